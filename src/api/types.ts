@@ -1,0 +1,178 @@
+/**
+ * IsolationProfile API types (isolation.dev/v1alpha1).
+ *
+ * These interfaces mirror the CRD schema in `crds/isolation.dev_isolationprofiles.yaml`, which is the single
+ * source of truth; `test/unit/api-schema.test.ts` checks that the two do not drift apart. Every optional field
+ * stays optional here: the operator never writes defaults into `spec` (GitOps tools would see a diff), so
+ * defaults are applied in code by `defaults.ts` on a copy.
+ */
+
+export const GROUP = 'isolation.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'IsolationProfile';
+export const PLURAL = 'isolationprofiles';
+
+/** Label and annotation keys the operator owns. */
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY_VALUE = 'isolation-operator';
+export const LABEL_PROFILE = 'isolation.dev/profile';
+export const LABEL_SERVICE_ACCOUNT = 'isolation.dev/service-account';
+export const FINALIZER = 'isolation.dev/cleanup';
+export const FIELD_MANAGER = 'isolation-operator';
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+export interface LabelSelectorRequirement {
+    key: string;
+    operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+    values?: string[];
+}
+
+export interface LabelSelector {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: LabelSelectorRequirement[];
+}
+
+export interface NamespaceSelection {
+    names?: string[];
+    selector?: LabelSelector;
+    exclude?: string[];
+}
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+export interface PortRule {
+    protocol?: Protocol;
+    /** Numeric port or a named (container) port. */
+    port?: number | string;
+    endPort?: number;
+}
+
+export interface ServiceAccountRef {
+    namespace: string;
+    name: string;
+}
+
+/** Exactly one of profile, namespaces, serviceAccount, cidr is set (CEL enforces it). */
+export interface Peer {
+    profile?: string;
+    namespaces?: { names?: string[]; selector?: LabelSelector };
+    /** Only together with `namespaces`: narrows the peer to these pods of those namespaces. */
+    pods?: LabelSelector;
+    serviceAccount?: ServiceAccountRef;
+    cidr?: string;
+    except?: string[];
+}
+
+export interface IngressRule {
+    name: string;
+    pods?: LabelSelector;
+    from?: Peer[];
+    ports?: PortRule[];
+}
+
+export interface EgressRule {
+    name: string;
+    pods?: LabelSelector;
+    to?: Peer[];
+    ports?: PortRule[];
+}
+
+export interface NetworkSpec {
+    defaultDeny?: { ingress?: boolean; egress?: boolean };
+    allowSameNamespace?: boolean;
+    allowDNS?: boolean;
+    ingress?: IngressRule[];
+    egress?: EgressRule[];
+}
+
+export interface RoleRef {
+    kind: 'ClusterRole' | 'Role';
+    name: string;
+}
+
+export interface Subject {
+    kind: 'User' | 'Group' | 'ServiceAccount';
+    name: string;
+    /** Required for ServiceAccount subjects. */
+    namespace?: string;
+}
+
+export interface AccessEntry {
+    name: string;
+    roleRef: RoleRef;
+    subjects: Subject[];
+    /** Alignment: the ServiceAccount subjects may also reach the governed pods on these ports. */
+    network?: { ports?: PortRule[]; pods?: LabelSelector };
+}
+
+export interface ServiceAccountEntry {
+    name: string;
+    selector?: LabelSelector;
+    names?: string[];
+    roleRef: RoleRef;
+}
+
+export type Mode = 'Enforce' | 'DryRun';
+export type DeletionPolicy = 'Delete' | 'Orphan';
+export type DriftPolicy = 'Correct' | 'Report';
+
+export interface IsolationProfileSpec {
+    namespaces: NamespaceSelection;
+    priority?: number;
+    mode?: Mode;
+    suspend?: boolean;
+    deletionPolicy?: DeletionPolicy;
+    driftPolicy?: DriftPolicy;
+    network?: NetworkSpec;
+    access?: AccessEntry[];
+    serviceAccounts?: ServiceAccountEntry[];
+}
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface Condition {
+    type: string;
+    status: ConditionStatus;
+    reason: string;
+    message: string;
+    lastTransitionTime: string;
+    observedGeneration?: number;
+}
+
+export interface PlannedAction {
+    action: 'create' | 'update' | 'delete';
+    kind: 'NetworkPolicy' | 'RoleBinding';
+    namespace: string;
+    name: string;
+}
+
+export interface IsolationProfileStatus {
+    observedGeneration?: number;
+    conditions?: Condition[];
+    namespaces?: { selected: number; enforced: number; conflicted: number; failed: number };
+    objects?: { networkPolicies: number; roleBindings: number };
+    conflicts?: { namespace: string; governedBy: string }[];
+    plan?: PlannedAction[];
+}
+
+export interface ObjectMeta {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    creationTimestamp?: string;
+    deletionTimestamp?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    finalizers?: string[];
+}
+
+export interface IsolationProfile {
+    apiVersion: typeof API_VERSION;
+    kind: typeof KIND;
+    metadata: ObjectMeta;
+    spec: IsolationProfileSpec;
+    status?: IsolationProfileStatus;
+}
