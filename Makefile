@@ -1,0 +1,85 @@
+# isolation-operator — every target runs on the Node 24 pinned in node_modules (never the system node).
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+.DEFAULT_GOAL := help
+
+NPM ?= npm
+NODE := node_modules/.bin/node
+CONTROLPLANE_DIR ?= $(CURDIR)/.controlplane
+export CONTROLPLANE_DIR
+NAMESPACES ?= 1000
+DEMO_EXIT ?= 0
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+node_modules/.installed: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: deps
+deps: node_modules/.installed ## Install npm dependencies (including the pinned Node 24).
+
+.PHONY: build
+build: deps ## Compile TypeScript to dist/.
+	$(NPM) run build
+
+.PHONY: lint
+lint: deps ## Type-check, ESLint and Prettier check.
+	$(NPM) run lint
+
+.PHONY: fmt
+fmt: deps ## Format the code (Prettier + ESLint --fix).
+	$(NPM) run format
+
+.PHONY: test
+test: deps controlplane-bin ## Run every test: unit, then integration against the real local control plane.
+	$(NPM) run test:unit
+	$(NPM) run test:integration
+
+.PHONY: test-unit
+test-unit: deps ## Run the unit tests (no cluster).
+	$(NPM) run test:unit
+
+.PHONY: test-integration
+test-integration: deps controlplane-bin ## Run the integration tests (starts and stops its own control plane).
+	$(NPM) run test:integration
+
+.PHONY: controlplane-bin
+controlplane-bin: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl into the cache (once).
+	bash test/controlplane/build.sh >/dev/null
+
+##@ Local cluster
+
+.PHONY: cluster-up
+cluster-up: deps controlplane-bin ## Start a local control plane that stays up; prints the export KUBECONFIG line.
+	@$(NPM) run --silent controlplane -- up
+
+.PHONY: cluster-down
+cluster-down: deps ## Stop the local control plane started by cluster-up.
+	@$(NPM) run --silent controlplane -- down
+
+.PHONY: install
+install: ## Install the CRDs into the current kubeconfig's cluster.
+	$(KUBECTL) apply --server-side -f crds/
+	$(KUBECTL) wait --for=condition=Established --timeout=60s -f crds/
+
+.PHONY: uninstall
+uninstall: ## Remove the CRDs (and so every IsolationProfile) from the current cluster.
+	$(KUBECTL) delete --ignore-not-found -f crds/
+
+.PHONY: clean
+clean: ## Remove build output and a stopped local control plane's files (the binary cache stays).
+	-$(MAKE) cluster-down
+	rm -rf dist .controlplane
+
+.PHONY: clean-cache
+clean-cache: ## Remove the cached control-plane binaries (the next test run rebuilds them).
+	rm -rf "$${ISOLATION_CACHE_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/isolation-operator}/controlplane"
+
+KUBECTL ?= $(shell command -v kubectl 2>/dev/null || ls -d $${ISOLATION_CACHE_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/isolation-operator}/controlplane/*/bin/kubectl 2>/dev/null | tail -1)
