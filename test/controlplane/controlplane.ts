@@ -1,7 +1,8 @@
 /**
  * The real local control plane used by integration tests, the demo and the benchmarks: etcd, kube-apiserver
  * (secure port only, own CA, RBAC, service-account issuer, audit log) and kube-controller-manager (namespace
- * deletion and ownerReference garbage collection), on free loopback ports, in a fresh run directory.
+ * deletion, ownerReference garbage collection, and the aggregation that fills the view/edit/admin ClusterRoles),
+ * on free loopback ports, in a fresh run directory.
  *
  * Design: binaries come from `build.sh` (built once from the Go module proxy into a version-keyed cache); every
  * process is recorded by pid in the run directory and stopped by pid (see processes.ts). The controller manager
@@ -376,7 +377,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
 
         await startProcess(runDir, 'kube-controller-manager', join(binDir, 'kube-controller-manager'), [
             `--kubeconfig=${cp.state.kubeconfigPath}`, '--leader-elect=false', '--secure-port=0',
-            '--controllers=namespace-controller,garbage-collector-controller',
+            '--controllers=namespace-controller,garbage-collector-controller,clusterrole-aggregation-controller',
             '--concurrent-namespace-syncs=10', '--concurrent-gc-syncs=20', '--v=1',
         ]); // prettier-ignore
         log(`control plane up in ${((Date.now() - t0) / 1000).toFixed(1)}s (run dir ${runDir})`);
