@@ -1,0 +1,164 @@
+/**
+ * One governor per namespace: conflict resolution between profiles that select the same namespace.
+ *
+ * Precedence is a total order on profiles — highest `spec.priority` (default 0), then oldest
+ * `metadata.creationTimestamp` (absent or unparsable counts as youngest), then name by code units (never
+ * locale-dependent) — so the result never depends on input order and never flip-flops between resyncs.
+ *
+ * Deleting profiles (`metadata.deletionTimestamp` set) never win, neither new namespaces nor the ones they govern
+ * now: once deletion starts, the finalizer path owns their generated objects (delete or orphan them) and a namespace
+ * reconcile must not re-apply them. They are reported as `leaving` so the controller can leave their objects alone
+ * (e.g. `deletionPolicy: Orphan`) while the next candidate, if any, takes over. They are not losers either: a
+ * profile on its way out gets no Conflict condition.
+ */
+
+import type { IsolationProfile } from '../api/types.ts';
+import type { NamespaceInfo } from './selection.ts';
+import { selectionState } from './selection.ts';
+
+export type ProfileLike = Pick<IsolationProfile, 'metadata' | 'spec'>;
+
+function priorityOf(p: ProfileLike): number {
+    const v = p.spec?.priority;
+    return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+}
+
+/** Milliseconds since epoch; accepts an RFC 3339 string or a Date (typed client models); absent = +Infinity. */
+function createdAt(p: ProfileLike): number {
+    const raw: unknown = p.metadata?.creationTimestamp;
+    const ms = raw instanceof Date ? raw.getTime() : typeof raw === 'string' ? Date.parse(raw) : NaN;
+    return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
+}
+
+function compareStrings(a: string, b: string): number {
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Negative when `a` takes precedence over `b`. A total, input-order-independent order. */
+export function compareProfiles(a: ProfileLike, b: ProfileLike): number {
+    const byPriority = priorityOf(b) - priorityOf(a);
+    if (byPriority !== 0) return byPriority;
+    const ta = createdAt(a);
+    const tb = createdAt(b);
+    if (ta !== tb) return ta < tb ? -1 : 1;
+    const byName = compareStrings(a.metadata.name, b.metadata.name);
+    if (byName !== 0) return byName;
+    return compareStrings(a.metadata.uid ?? '', b.metadata.uid ?? '');
+}
+
+export function isDeleting(p: ProfileLike): boolean {
+    const ts: unknown = p.metadata?.deletionTimestamp;
+    return ts !== undefined && ts !== null && ts !== '';
+}
+
+export interface NamespaceResolution<P extends ProfileLike> {
+    namespace: string;
+    /** The one profile that governs the namespace, or null. */
+    winner: P | null;
+    /** Profiles that select the namespace but lose to the winner (Conflict=True), in precedence order. */
+    losers: P[];
+    /** Deleting profiles that select the namespace; never winners (see module comment). */
+    leaving: P[];
+    /** Profiles that select a never-govern namespace (nothing is generated; they get a condition). */
+    skippedBy: P[];
+}
+
+/** Resolves who governs one namespace. `neverGovern` from `neverGovernSet(settings)`. */
+export function resolveNamespace<P extends ProfileLike>(
+    namespace: NamespaceInfo,
+    profiles: readonly P[],
+    neverGovern: ReadonlySet<string>,
+): NamespaceResolution<P> {
+    const result: NamespaceResolution<P> = {
+        namespace: namespace.name,
+        winner: null,
+        losers: [],
+        leaving: [],
+        skippedBy: [],
+    };
+    const candidates: P[] = [];
+    for (const p of profiles) {
+        const state = selectionState(p, namespace, neverGovern);
+        if (state === 'skipped') result.skippedBy.push(p);
+        else if (state === 'selected') (isDeleting(p) ? result.leaving : candidates).push(p);
+    }
+    candidates.sort(compareProfiles);
+    result.leaving.sort(compareProfiles);
+    result.skippedBy.sort(compareProfiles);
+    result.winner = candidates[0] ?? null;
+    result.losers = candidates.slice(1);
+    return result;
+}
+
+export interface ConflictEntry {
+    namespace: string;
+    governedBy: string;
+}
+
+/** Per-profile view for status. Every list is sorted by namespace name. */
+export interface ProfileGovernance {
+    /** Governable namespaces the profile selects (won, lost or — when deleting — left). */
+    selected: string[];
+    /** Namespaces it governs. */
+    governed: string[];
+    /** Namespaces it selects but another profile governs. */
+    conflicts: ConflictEntry[];
+    /** Never-govern namespaces it selects (skipped). */
+    skipped: string[];
+}
+
+export interface Governance {
+    /** namespace name -> governing profile name (only governed namespaces appear). */
+    governedBy: Map<string, string>;
+    /** profile name -> its view; every given profile has an entry. */
+    byProfile: Map<string, ProfileGovernance>;
+}
+
+/**
+ * Resolves every namespace at once: O(profiles x namespaces) selector matches, profiles sorted once. Used by the
+ * profile status reconciler; the namespace reconciler uses `resolveNamespace` for its one namespace.
+ */
+export function computeGovernance(
+    profiles: readonly ProfileLike[],
+    namespaces: readonly NamespaceInfo[],
+    neverGovern: ReadonlySet<string>,
+): Governance {
+    const ordered = [...profiles].sort(compareProfiles);
+    const byProfile = new Map<string, ProfileGovernance>();
+    for (const p of ordered)
+        byProfile.set(p.metadata.name, { selected: [], governed: [], conflicts: [], skipped: [] });
+    const governedBy = new Map<string, string>();
+    const sortedNamespaces = [...namespaces].sort((a, b) => compareStrings(a.name, b.name));
+
+    for (const ns of sortedNamespaces) {
+        let winner: string | null = null;
+        const losers: string[] = [];
+        for (const p of ordered) {
+            const view = byProfile.get(p.metadata.name) as ProfileGovernance;
+            const state = selectionState(p, ns, neverGovern);
+            if (state === 'none') continue;
+            if (state === 'skipped') {
+                view.skipped.push(ns.name);
+                continue;
+            }
+            view.selected.push(ns.name);
+            if (isDeleting(p)) continue;
+            if (winner === null) {
+                winner = p.metadata.name;
+                view.governed.push(ns.name);
+            } else {
+                losers.push(p.metadata.name);
+            }
+        }
+        if (winner !== null) {
+            governedBy.set(ns.name, winner);
+            for (const l of losers) {
+                (byProfile.get(l) as ProfileGovernance).conflicts.push({
+                    namespace: ns.name,
+                    governedBy: winner,
+                });
+            }
+        }
+    }
+    return { governedBy, byProfile };
+}

@@ -1,0 +1,36 @@
+/**
+ * Operator settings the planner depends on, with their documented defaults.
+ *
+ * The planner is pure: it never reads the environment or a config file. The controller resolves its settings
+ * (flags, ConfigMap) once and hands the relevant part to the planner as a `PlanSettings` value. Missing values
+ * fall back to `DEFAULT_PLAN_SETTINGS` through `resolvePlanSettings`, so tests and the offline `plan` command can
+ * pass only what they care about.
+ */
+
+export interface PlanSettings {
+    /** Namespace where the cluster DNS pods run (matched through `kubernetes.io/metadata.name`). */
+    dnsNamespace: string;
+    /** Labels of the cluster DNS pods; ANDed with `dnsNamespace` in ONE NetworkPolicy peer. */
+    dnsPodLabels: Record<string, string>;
+    /** Namespaces never governed whatever a profile says (a default-deny there would take the cluster down). */
+    neverGovern: string[];
+    /** The operator's own namespace: always added to the never-govern set. */
+    operatorNamespace: string;
+}
+
+export const DEFAULT_PLAN_SETTINGS: Readonly<PlanSettings> = Object.freeze({
+    dnsNamespace: 'kube-system',
+    dnsPodLabels: Object.freeze({ 'k8s-app': 'kube-dns' }),
+    neverGovern: Object.freeze(['kube-system', 'kube-public', 'kube-node-lease']) as string[],
+    operatorNamespace: 'isolation-system',
+});
+
+/** Fills the settings the caller did not give with the defaults (returns a fresh object, never aliases input). */
+export function resolvePlanSettings(partial: Partial<PlanSettings> = {}): PlanSettings {
+    return {
+        dnsNamespace: partial.dnsNamespace ?? DEFAULT_PLAN_SETTINGS.dnsNamespace,
+        dnsPodLabels: { ...(partial.dnsPodLabels ?? DEFAULT_PLAN_SETTINGS.dnsPodLabels) },
+        neverGovern: [...(partial.neverGovern ?? DEFAULT_PLAN_SETTINGS.neverGovern)],
+        operatorNamespace: partial.operatorNamespace ?? DEFAULT_PLAN_SETTINGS.operatorNamespace,
+    };
+}
