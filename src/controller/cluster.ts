@@ -1,0 +1,262 @@
+/**
+ * The operator's view of the cluster and its writes, built on the generic runtime: one supervised informer per
+ * watched resource (profiles, namespaces, ServiceAccounts, ClusterRoles, and the generated NetworkPolicies and
+ * RoleBindings selected by the managed-by label), a `ClusterView` served from their caches, and a `ClusterWriter`
+ * on the apply client. Reconcilers read only caches; every request the operator sends goes through here.
+ */
+import {
+    CoreV1Api,
+    CustomObjectsApi,
+    KubernetesObjectApi,
+    NetworkingV1Api,
+    PatchStrategy,
+    RbacAuthorizationV1Api,
+    setHeaderOptions,
+} from '@kubernetes/client-node';
+import type {
+    KubeConfig,
+    KubernetesListObject,
+    KubernetesObject,
+    V1ClusterRole,
+    V1Namespace,
+    V1NetworkPolicy,
+    V1RoleBinding,
+    V1ServiceAccount,
+} from '@kubernetes/client-node';
+
+import {
+    API_VERSION,
+    FIELD_MANAGER,
+    FINALIZER,
+    GROUP,
+    KIND,
+    LABEL_MANAGED_BY,
+    LABEL_PROFILE,
+    MANAGED_BY_VALUE,
+    PLURAL,
+    VERSION,
+} from '../api/types.ts';
+import type { IsolationProfile, IsolationProfileStatus } from '../api/types.ts';
+import type { DesiredObject } from '../plan/index.ts';
+import { ApplyClient, isNotFound } from '../runtime/apply.ts';
+import type { WriteVerb } from '../runtime/apply.ts';
+import { listWatchFactory, SupervisedInformer } from '../runtime/informer.ts';
+import type { InformerHandlers, InformerHooks, SelectorOptions } from '../runtime/informer.ts';
+import type { ClusterView, ClusterWriter, GeneratedLive } from './ports.ts';
+
+export const NAMESPACE_LABEL_MANAGER = `${FIELD_MANAGER}-namespace`;
+export const FINALIZER_MANAGER = `${FIELD_MANAGER}-finalizer`;
+const MANAGED_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE}`;
+
+export interface Handlers {
+    profile: InformerHandlers<IsolationProfile>;
+    namespace: InformerHandlers<V1Namespace>;
+    serviceAccount: InformerHandlers<V1ServiceAccount>;
+    networkPolicy: InformerHandlers<V1NetworkPolicy>;
+    roleBinding: InformerHandlers<V1RoleBinding>;
+    clusterRole: InformerHandlers<V1ClusterRole>;
+}
+
+export interface Informers {
+    profiles: SupervisedInformer<IsolationProfile & KubernetesObject>;
+    namespaces: SupervisedInformer<V1Namespace>;
+    serviceAccounts: SupervisedInformer<V1ServiceAccount>;
+    networkPolicies: SupervisedInformer<V1NetworkPolicy>;
+    roleBindings: SupervisedInformer<V1RoleBinding>;
+    clusterRoles: SupervisedInformer<V1ClusterRole>;
+}
+
+type AnyInformer = SupervisedInformer<KubernetesObject>;
+
+export function allInformers(i: Informers): AnyInformer[] {
+    return Object.values(i) as AnyInformer[];
+}
+
+export function createInformers(
+    kc: KubeConfig,
+    handlers: Handlers,
+    hooks: (resource: string) => InformerHooks,
+): Informers {
+    const core = kc.makeApiClient(CoreV1Api);
+    const net = kc.makeApiClient(NetworkingV1Api);
+    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const make = <T extends KubernetesObject>(
+        name: string,
+        path: string,
+        list: (o: SelectorOptions) => Promise<KubernetesListObject<T>>,
+        h: InformerHandlers<T>,
+        selector?: string,
+    ) =>
+        new SupervisedInformer<T>({
+            name,
+            list,
+            factory: listWatchFactory<T>(kc, path),
+            handlers: h,
+            hooks: hooks(name),
+            labelSelector: selector,
+        });
+    return {
+        profiles: make<IsolationProfile & KubernetesObject>(
+            PLURAL,
+            `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+            async (o) =>
+                (await custom.listClusterCustomObject({
+                    group: GROUP,
+                    version: VERSION,
+                    plural: PLURAL,
+                    labelSelector: o.labelSelector,
+                })) as KubernetesListObject<IsolationProfile & KubernetesObject>,
+            handlers.profile as InformerHandlers<IsolationProfile & KubernetesObject>,
+        ),
+        namespaces: make(
+            'namespaces',
+            '/api/v1/namespaces',
+            (o) => core.listNamespace(o),
+            handlers.namespace,
+        ),
+        serviceAccounts: make(
+            'serviceaccounts',
+            '/api/v1/serviceaccounts',
+            (o) => core.listServiceAccountForAllNamespaces(o),
+            handlers.serviceAccount,
+        ),
+        networkPolicies: make(
+            'networkpolicies',
+            '/apis/networking.k8s.io/v1/networkpolicies',
+            (o) => net.listNetworkPolicyForAllNamespaces(o),
+            handlers.networkPolicy,
+            MANAGED_SELECTOR,
+        ),
+        roleBindings: make(
+            'rolebindings',
+            '/apis/rbac.authorization.k8s.io/v1/rolebindings',
+            (o) => rbac.listRoleBindingForAllNamespaces(o),
+            handlers.roleBinding,
+            MANAGED_SELECTOR,
+        ),
+        clusterRoles: make(
+            'clusterroles',
+            '/apis/rbac.authorization.k8s.io/v1/clusterroles',
+            (o) => rbac.listClusterRole(o),
+            handlers.clusterRole,
+        ),
+    };
+}
+
+export function viewOf(i: Informers): ClusterView {
+    const profiles = () => i.profiles.list() as IsolationProfile[];
+    return {
+        profiles,
+        profile: (name) => i.profiles.get(name) as IsolationProfile | undefined,
+        namespaces: () => i.namespaces.list() as V1Namespace[],
+        namespace: (name) => i.namespaces.get(name),
+        serviceAccounts: (ns) => i.serviceAccounts.list(ns) as V1ServiceAccount[],
+        networkPolicies: (ns) => i.networkPolicies.list(ns) as V1NetworkPolicy[],
+        roleBindings: (ns) => i.roleBindings.list(ns) as V1RoleBinding[],
+        generatedFor(profile) {
+            const out: { kind: 'NetworkPolicy' | 'RoleBinding'; obj: GeneratedLive }[] = [];
+            for (const np of i.networkPolicies.list()) {
+                if (np.metadata?.labels?.[LABEL_PROFILE] === profile)
+                    out.push({ kind: 'NetworkPolicy', obj: np });
+            }
+            for (const rb of i.roleBindings.list()) {
+                if (rb.metadata?.labels?.[LABEL_PROFILE] === profile)
+                    out.push({ kind: 'RoleBinding', obj: rb });
+            }
+            return out;
+        },
+        clusterRole: (name) => i.clusterRoles.get(name),
+    };
+}
+
+const API_VERSIONS = {
+    NetworkPolicy: 'networking.k8s.io/v1',
+    RoleBinding: 'rbac.authorization.k8s.io/v1',
+} as const;
+
+export function writerOf(kc: KubeConfig, onWrite?: (verb: WriteVerb, kind: string) => void): ClusterWriter {
+    const objects = KubernetesObjectApi.makeApiClient(kc);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const client = new ApplyClient({ objects, customObjects: custom, fieldManager: FIELD_MANAGER, onWrite });
+    const labelClient = new ApplyClient({ objects, fieldManager: NAMESPACE_LABEL_MANAGER, onWrite });
+    const finalizerClient = new ApplyClient({ objects, fieldManager: FINALIZER_MANAGER, onWrite });
+
+    const applyFinalizers = async (profile: IsolationProfile, finalizers: string[]) => {
+        try {
+            await finalizerClient.apply({
+                apiVersion: API_VERSION,
+                kind: KIND,
+                metadata: { name: profile.metadata.name, uid: profile.metadata.uid, finalizers },
+            });
+        } catch (err) {
+            if (!isNotFound(err)) throw err;
+        }
+    };
+
+    return {
+        async apply(obj: DesiredObject) {
+            await client.apply(obj as KubernetesObject);
+        },
+        async delete(kind, namespace, name, uid) {
+            try {
+                await client.delete(API_VERSIONS[kind], kind, namespace, name, uid ? { uid } : undefined);
+            } catch (err) {
+                // The object was replaced (another uid) or already gone: nothing of ours to delete.
+                if (!isNotFound(err) && (err as { code?: number }).code !== 409) throw err;
+            }
+        },
+        async labelNamespace(namespace, profile) {
+            await labelClient.apply({
+                apiVersion: 'v1',
+                kind: 'Namespace',
+                metadata: { name: namespace, labels: { [LABEL_PROFILE]: profile } },
+            });
+        },
+        async unlabelNamespace(namespace) {
+            try {
+                await labelClient.patchMetadata('v1', 'Namespace', undefined, namespace, {
+                    labels: { [LABEL_PROFILE]: null },
+                });
+            } catch (err) {
+                if (!isNotFound(err)) throw err;
+            }
+        },
+        async orphan(kind, namespace, name, profileUid) {
+            const live = (await objects.read({
+                apiVersion: API_VERSIONS[kind],
+                kind,
+                metadata: { name, namespace },
+            })) as KubernetesObject;
+            const owners = (live.metadata?.ownerReferences ?? []).filter((o) => o.uid !== profileUid);
+            await client.patchMetadata(API_VERSIONS[kind], kind, namespace, name, {
+                labels: { [LABEL_MANAGED_BY]: null, [LABEL_PROFILE]: null },
+                ownerReferences: owners,
+                resourceVersion: live.metadata?.resourceVersion,
+            });
+        },
+        async addFinalizer(profile) {
+            await applyFinalizers(profile, [FINALIZER]);
+        },
+        async removeFinalizer(profile) {
+            await applyFinalizers(profile, []);
+        },
+        async patchStatus(name: string, status: IsolationProfileStatus) {
+            await custom.patchClusterCustomObjectStatus(
+                {
+                    group: GROUP,
+                    version: VERSION,
+                    plural: PLURAL,
+                    name,
+                    // A merge patch keeps fields it does not mention: clear the optional lists explicitly.
+                    body: {
+                        status: { ...status, conflicts: status.conflicts ?? null, plan: status.plan ?? null },
+                    },
+                    fieldManager: `${FIELD_MANAGER}-status`,
+                },
+                setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+            );
+            onWrite?.('status', KIND);
+        },
+    };
+}

@@ -1,0 +1,140 @@
+/**
+ * The offline `plan` command: renders the objects the operator would generate for some profiles, as YAML, so a
+ * GitOps pull request can show reviewers exactly what a profile change does. It runs the same pure planner and
+ * conflict resolution as the operator. Namespaces come from a file, from the cluster (read-only), or, by default,
+ * from the profiles' own `spec.namespaces.names` (labels then only hold the name).
+ */
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments, stringify } from 'yaml';
+
+import { API_VERSION, KIND } from '../api/types.ts';
+import type { IsolationProfile } from '../api/types.ts';
+import { neverGovernSet, plan, resolveNamespace } from '../plan/index.ts';
+import type { NamespaceInfo, PlanSettings, ServiceAccountInfo } from '../plan/index.ts';
+
+export interface PlanCommandOptions {
+    files: string[];
+    namespacesFile?: string;
+    cluster: boolean;
+    settings: PlanSettings;
+}
+
+interface Inventory {
+    namespaces: NamespaceInfo[];
+    serviceAccounts: Map<string, ServiceAccountInfo[]>;
+}
+
+interface K8sDoc {
+    apiVersion?: string;
+    kind?: string;
+    metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+}
+
+function readDocs(file: string): unknown[] {
+    const text = readFileSync(file === '-' ? 0 : file, 'utf8');
+    const docs = parseAllDocuments(text);
+    const out: unknown[] = [];
+    for (const d of docs) {
+        if ('errors' in d && d.errors.length > 0) throw new Error(`${file}: ${d.errors[0]!.message}`);
+        const v: unknown = d.toJS();
+        if (v === null || v === undefined) continue;
+        const list = v as { kind?: string; items?: unknown[] };
+        if (typeof list.kind === 'string' && list.kind.endsWith('List') && Array.isArray(list.items))
+            out.push(...list.items);
+        else out.push(v);
+    }
+    return out;
+}
+
+export function readProfiles(files: string[]): IsolationProfile[] {
+    const profiles: IsolationProfile[] = [];
+    for (const f of files) {
+        for (const doc of readDocs(f)) {
+            const d = doc as K8sDoc;
+            if (d.apiVersion !== API_VERSION || d.kind !== KIND) continue;
+            const p = doc as IsolationProfile;
+            if (!p.metadata?.name) throw new Error(`${f}: an IsolationProfile has no metadata.name`);
+            if (!p.spec?.namespaces)
+                throw new Error(`${f}: profile ${p.metadata.name} has no spec.namespaces`);
+            p.metadata.uid ??= '';
+            p.metadata.creationTimestamp ??= '1970-01-01T00:00:00Z';
+            profiles.push(p);
+        }
+    }
+    if (profiles.length === 0) throw new Error(`no ${KIND} (${API_VERSION}) found in ${files.join(', ')}`);
+    return profiles;
+}
+
+function inventoryFromDocs(docs: unknown[]): Inventory {
+    const inv: Inventory = { namespaces: [], serviceAccounts: new Map() };
+    for (const doc of docs) {
+        const d = doc as K8sDoc;
+        const name = d.metadata?.name;
+        if (!name) continue;
+        if (d.kind === 'Namespace') inv.namespaces.push({ name, labels: d.metadata?.labels ?? {} });
+        if (d.kind === 'ServiceAccount' && d.metadata?.namespace) {
+            const list = inv.serviceAccounts.get(d.metadata.namespace) ?? [];
+            list.push({ name, labels: d.metadata.labels ?? {} });
+            inv.serviceAccounts.set(d.metadata.namespace, list);
+        }
+    }
+    return inv;
+}
+
+async function inventoryFromCluster(): Promise<Inventory> {
+    const { KubeConfig, CoreV1Api } = await import('@kubernetes/client-node');
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    const core = kc.makeApiClient(CoreV1Api);
+    const [nsList, saList] = await Promise.all([
+        core.listNamespace(),
+        core.listServiceAccountForAllNamespaces(),
+    ]);
+    const docs: unknown[] = [
+        ...nsList.items.map((n) => ({ kind: 'Namespace', metadata: n.metadata })),
+        ...saList.items.map((s) => ({ kind: 'ServiceAccount', metadata: s.metadata })),
+    ];
+    return inventoryFromDocs(docs);
+}
+
+function inventoryFromProfiles(profiles: IsolationProfile[]): Inventory {
+    const names = new Set(profiles.flatMap((p) => p.spec.namespaces.names ?? []));
+    return {
+        namespaces: [...names].sort().map((name) => ({ name, labels: {} })),
+        serviceAccounts: new Map(),
+    };
+}
+
+/** Renders the plan for every namespace some profile governs; returns multi-document YAML. */
+export function renderPlan(profiles: IsolationProfile[], inv: Inventory, settings: PlanSettings): string {
+    const never = neverGovernSet(settings);
+    const parts: string[] = [];
+    for (const ns of [...inv.namespaces].sort((a, b) => a.name.localeCompare(b.name))) {
+        const r = resolveNamespace(ns, profiles, never);
+        if (r.skippedBy.length > 0) {
+            parts.push(
+                `# namespace ${ns.name}: never governed (operator setting), selected by ${r.skippedBy.map((p) => p.metadata.name).join(', ')}\n`,
+            );
+        }
+        if (!r.winner) continue;
+        const losers = r.losers.map((p) => p.metadata.name);
+        const header = `# namespace ${ns.name}: governed by ${r.winner.metadata.name}${losers.length ? ` (conflict: also selected by ${losers.join(', ')})` : ''}${r.winner.spec.mode === 'DryRun' ? ' [DryRun: the operator would only report this]' : ''}\n`;
+        const objects = plan({
+            namespace: ns,
+            profile: r.winner,
+            serviceAccounts: inv.serviceAccounts.get(ns.name) ?? [],
+            settings,
+        });
+        parts.push(header + objects.map((o) => `---\n${stringify(o)}`).join(''));
+    }
+    return parts.join('');
+}
+
+export async function runPlanCommand(o: PlanCommandOptions): Promise<string> {
+    const profiles = readProfiles(o.files);
+    let inv: Inventory;
+    if (o.namespacesFile) inv = inventoryFromDocs(readDocs(o.namespacesFile));
+    else if (o.cluster) inv = await inventoryFromCluster();
+    else inv = inventoryFromProfiles(profiles);
+    return renderPlan(profiles, inv, o.settings);
+}

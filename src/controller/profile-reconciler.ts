@@ -1,0 +1,154 @@
+/**
+ * The profile reconciler: keeps the `isolation.dev/cleanup` finalizer, runs the deletion policy, and writes the
+ * status summarised from the namespace outcomes. It never writes generated objects of a live profile (that is
+ * the namespace reconciler's job), so the two queues cannot fight over an object.
+ *
+ * Deletion: `Delete` removes every generated object labelled with the profile; `Orphan` strips the operator's
+ * labels and the ownerReference so neither the garbage collector nor a later prune touches them. Only then is the
+ * finalizer removed; the namespaces it held are re-reconciled once the profile is gone (another profile may take
+ * them over, or their label is dropped).
+ */
+import { FINALIZER, LABEL_PROFILE } from '../api/types.ts';
+import type { IsolationProfile } from '../api/types.ts';
+import { computeGovernance, neverGovernSet } from '../plan/index.ts';
+import type { PlanSettings } from '../plan/index.ts';
+import { errorMessage } from './namespace-reconciler.ts';
+import type { OutcomeStore } from './outcomes.ts';
+import type { ClusterView, ClusterWriter, ProfileEvents } from './ports.ts';
+import { computeStatus, statusEquals } from './status.ts';
+
+export interface ProfileReconcileResult {
+    /** Namespaces to reconcile again (after a deletion finished). */
+    namespaces: string[];
+    /** Retry after this long (status pending on namespaces). */
+    requeueAfterMs?: number;
+    statusWritten: boolean;
+}
+
+export interface ProfileReconcilerDeps {
+    view: ClusterView;
+    writer: ClusterWriter;
+    outcomes: OutcomeStore;
+    events: ProfileEvents;
+    settings: PlanSettings;
+    now: () => Date;
+    /** How long to wait before re-checking a status that waits on namespaces (default 2 s). */
+    pendingRetryMs?: number;
+}
+
+/** Role and profile names a profile refers to that do not exist in the cluster. */
+export function unresolvedReferences(profile: IsolationProfile, view: ClusterView): string[] {
+    const out = new Set<string>();
+    const roleRefs = [
+        ...(profile.spec.access ?? []).map((a) => a.roleRef),
+        ...(profile.spec.serviceAccounts ?? []).map((s) => s.roleRef),
+    ];
+    for (const r of roleRefs) {
+        if (r.kind === 'ClusterRole' && !view.clusterRole(r.name))
+            out.add(`ClusterRole "${r.name}" not found`);
+    }
+    const net = profile.spec.network;
+    for (const rule of [
+        ...(net?.ingress ?? []).flatMap((r) => r.from ?? []),
+        ...(net?.egress ?? []).flatMap((r) => r.to ?? []),
+    ]) {
+        if (rule.profile && !view.profile(rule.profile)) out.add(`profile "${rule.profile}" not found`);
+    }
+    return [...out].sort();
+}
+
+export class ProfileReconciler {
+    #d: ProfileReconcilerDeps;
+    #neverGovern: Set<string>;
+
+    constructor(deps: ProfileReconcilerDeps) {
+        this.#d = deps;
+        this.#neverGovern = neverGovernSet(deps.settings);
+    }
+
+    async reconcile(name: string): Promise<ProfileReconcileResult> {
+        const { view, writer } = this.#d;
+        const profile = view.profile(name);
+        if (!profile) {
+            // Gone: re-reconcile the namespaces that still carry its label.
+            return { namespaces: this.#labelled(name), statusWritten: false };
+        }
+        if (profile.metadata.deletionTimestamp) {
+            return this.#finalize(profile);
+        }
+        if (!(profile.metadata.finalizers ?? []).includes(FINALIZER)) {
+            await writer.addFinalizer(profile);
+        }
+        return this.#status(profile);
+    }
+
+    #labelled(profile: string): string[] {
+        return this.#d.view
+            .namespaces()
+            .filter((ns) => ns.metadata?.labels?.[LABEL_PROFILE] === profile)
+            .map((ns) => ns.metadata!.name!);
+    }
+
+    async #finalize(profile: IsolationProfile): Promise<ProfileReconcileResult> {
+        const { view, writer, events } = this.#d;
+        const name = profile.metadata.name;
+        if (!(profile.metadata.finalizers ?? []).includes(FINALIZER)) {
+            return { namespaces: this.#labelled(name), statusWritten: false };
+        }
+        const policy = profile.spec.deletionPolicy ?? 'Delete';
+        const objects = view.generatedFor(name);
+        for (const { kind, obj } of objects) {
+            const ns = obj.metadata!.namespace!;
+            const objName = obj.metadata!.name!;
+            try {
+                if (policy === 'Orphan') await writer.orphan(kind, ns, objName, profile.metadata.uid ?? '');
+                else await writer.delete(kind, ns, objName, obj.metadata?.uid);
+            } catch (err) {
+                events.record(
+                    profile,
+                    'Warning',
+                    'CleanupFailed',
+                    `${kind} ${ns}/${objName}: ${errorMessage(err)}`,
+                );
+                throw err;
+            }
+        }
+        const namespaces = this.#labelled(name);
+        for (const ns of namespaces) this.#d.outcomes.delete(ns);
+        await writer.removeFinalizer(profile);
+        events.record(
+            profile,
+            'Normal',
+            policy === 'Orphan' ? 'Orphaned' : 'CleanedUp',
+            `${policy === 'Orphan' ? 'orphaned' : 'deleted'} ${objects.length} generated objects in ${namespaces.length} namespaces`,
+        );
+        return { namespaces, statusWritten: false };
+    }
+
+    async #status(profile: IsolationProfile): Promise<ProfileReconcileResult> {
+        const { view, writer, outcomes } = this.#d;
+        const name = profile.metadata.name;
+        const namespaces = view
+            .namespaces()
+            .map((ns) => ({ name: ns.metadata!.name!, labels: ns.metadata?.labels ?? {} }));
+        const gov = computeGovernance(view.profiles(), namespaces, this.#neverGovern).byProfile.get(name);
+        const result = computeStatus({
+            profile,
+            governed: gov?.governed ?? [],
+            conflicts: gov?.conflicts ?? [],
+            skipped: gov?.skipped ?? [],
+            outcome: (ns) => outcomes.get(ns),
+            unresolved: unresolvedReferences(profile, view),
+            now: this.#d
+                .now()
+                .toISOString()
+                .replace(/\.\d{3}Z$/, 'Z'),
+        });
+        if (result.kind === 'pending') {
+            return { namespaces: [], requeueAfterMs: this.#d.pendingRetryMs ?? 2000, statusWritten: false };
+        }
+        if (statusEquals(profile.status, result.status)) return { namespaces: [], statusWritten: false };
+        await writer.patchStatus(name, result.status);
+        return { namespaces: [], statusWritten: true };
+    }
+}
