@@ -54,6 +54,35 @@ test-integration: deps controlplane-bin ## Run the integration tests (starts and
 controlplane-bin: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl into the cache (once).
 	bash test/controlplane/build.sh >/dev/null
 
+##@ Operator
+
+.PHONY: demo
+demo: deps controlplane-bin ## Run the operator on a local control plane with the samples and show what it generates (DEMO_EXIT=1: once, then exit).
+	DEMO_EXIT=$(DEMO_EXIT) $(NPM) run --silent demo
+
+.PHONY: run
+run: deps ## Run the operator against the current kubeconfig (ARGS="--concurrency 8 ...").
+	$(NPM) run --silent operator -- run --log-format text --metrics-bind-address 127.0.0.1:8080 --health-probe-bind-address 127.0.0.1:8081 $(ARGS)
+
+.PHONY: plan
+plan: deps ## Render what a profile would generate, offline (FILE=profile.yaml).
+	$(NPM) run --silent operator -- plan -f $(FILE)
+
+.PHONY: bench
+bench: deps controlplane-bin ## Run the benchmarks on a local control plane (NAMESPACES=1000).
+	$(NPM) run --silent bench -- --namespaces $(NAMESPACES)
+
+##@ Deployment
+
+.PHONY: deploy
+deploy: ## Install CRD, RBAC, operator Deployment and admission policies into the current cluster (kubectl apply -k config/default).
+	$(KUBECTL) apply --server-side -k config/default
+
+.PHONY: undeploy
+undeploy: ## Remove what deploy installed (profiles first, so their finalizers run while the operator is up).
+	-$(KUBECTL) delete isolationprofiles --all --wait=true --timeout=120s
+	$(KUBECTL) delete --ignore-not-found -k config/default
+
 ##@ Local cluster
 
 .PHONY: cluster-up
@@ -66,12 +95,12 @@ cluster-down: deps ## Stop the local control plane started by cluster-up.
 
 .PHONY: install
 install: ## Install the CRDs into the current kubeconfig's cluster.
-	$(KUBECTL) apply --server-side -f crds/
-	$(KUBECTL) wait --for=condition=Established --timeout=60s -f crds/
+	$(KUBECTL) apply --server-side -k crds/
+	$(KUBECTL) wait --for=condition=Established --timeout=60s -f crds/isolation.dev_isolationprofiles.yaml
 
 .PHONY: uninstall
 uninstall: ## Remove the CRDs (and so every IsolationProfile) from the current cluster.
-	$(KUBECTL) delete --ignore-not-found -f crds/
+	$(KUBECTL) delete --ignore-not-found -k crds/
 
 .PHONY: clean
 clean: ## Remove build output and a stopped local control plane's files (the binary cache stays).

@@ -33,18 +33,29 @@ export interface LabelSelector {
     matchExpressions?: LabelSelectorRequirement[];
 }
 
+/**
+ * Which namespaces a profile governs: those in `names` or matching `selector`, minus `exclude`. At least one of
+ * `names`/`selector` is set (CEL); `selector` may not use the `isolation.dev/profile` key (CEL).
+ */
 export interface NamespaceSelection {
     names?: string[];
     selector?: LabelSelector;
     exclude?: string[];
 }
 
+/** The namespaces of a `namespaces` peer: at least one of `names`/`selector` (CEL). */
+export interface PeerNamespaceSelection {
+    names?: string[];
+    selector?: LabelSelector;
+}
+
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 
 export interface PortRule {
     protocol?: Protocol;
-    /** Numeric port or a named (container) port. */
+    /** Numeric port (1-65535) or a named container port (IANA_SVC_NAME). Absent: every port of the protocol. */
     port?: number | string;
+    /** Inclusive end of a range starting at a numeric `port`; `endPort >= port` (CEL). */
     endPort?: number;
 }
 
@@ -56,11 +67,13 @@ export interface ServiceAccountRef {
 /** Exactly one of profile, namespaces, serviceAccount, cidr is set (CEL enforces it). */
 export interface Peer {
     profile?: string;
-    namespaces?: { names?: string[]; selector?: LabelSelector };
+    namespaces?: PeerNamespaceSelection;
     /** Only together with `namespaces`: narrows the peer to these pods of those namespaces. */
     pods?: LabelSelector;
     serviceAccount?: ServiceAccountRef;
+    /** IPv4 or IPv6 CIDR, meant for cluster-external addresses. */
     cidr?: string;
+    /** Only together with `cidr`: same IP family, each strictly inside `cidr` (CEL). */
     except?: string[];
 }
 
@@ -78,8 +91,13 @@ export interface EgressRule {
     ports?: PortRule[];
 }
 
+export interface DefaultDeny {
+    ingress?: boolean;
+    egress?: boolean;
+}
+
 export interface NetworkSpec {
-    defaultDeny?: { ingress?: boolean; egress?: boolean };
+    defaultDeny?: DefaultDeny;
     allowSameNamespace?: boolean;
     allowDNS?: boolean;
     ingress?: IngressRule[];
@@ -98,14 +116,22 @@ export interface Subject {
     namespace?: string;
 }
 
+/** Alignment of an access entry: its ServiceAccount subjects may also reach these governed pods on these ports. */
+export interface AccessNetwork {
+    ports?: PortRule[];
+    pods?: LabelSelector;
+}
+
 export interface AccessEntry {
     name: string;
     roleRef: RoleRef;
+    /** At least one. */
     subjects: Subject[];
-    /** Alignment: the ServiceAccount subjects may also reach the governed pods on these ports. */
-    network?: { ports?: PortRule[]; pods?: LabelSelector };
+    /** Alignment: the ServiceAccount subjects may also reach the governed pods on these ports (needs one, CEL). */
+    network?: AccessNetwork;
 }
 
+/** Exactly one of `selector`/`names` is set (CEL). */
 export interface ServiceAccountEntry {
     name: string;
     selector?: LabelSelector;
@@ -147,12 +173,33 @@ export interface PlannedAction {
     name: string;
 }
 
+export interface NamespaceCounts {
+    selected: number;
+    enforced: number;
+    conflicted: number;
+    failed: number;
+}
+
+export interface ObjectCounts {
+    networkPolicies: number;
+    roleBindings: number;
+}
+
+export interface ProfileConflict {
+    namespace: string;
+    governedBy: string;
+}
+
 export interface IsolationProfileStatus {
     observedGeneration?: number;
+    /** The effective mode (`spec.mode` with its default applied); shown by the Mode printer column. */
+    mode?: Mode;
     conditions?: Condition[];
-    namespaces?: { selected: number; enforced: number; conflicted: number; failed: number };
-    objects?: { networkPolicies: number; roleBindings: number };
-    conflicts?: { namespace: string; governedBy: string }[];
+    namespaces?: NamespaceCounts;
+    objects?: ObjectCounts;
+    /** Capped at MAX_STATUS_CONFLICTS (limits.ts). */
+    conflicts?: ProfileConflict[];
+    /** DryRun only; capped at MAX_STATUS_PLAN (limits.ts). */
     plan?: PlannedAction[];
 }
 

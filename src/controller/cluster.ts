@@ -107,7 +107,7 @@ export function createInformers(
                     plural: PLURAL,
                     labelSelector: o.labelSelector,
                 })) as KubernetesListObject<IsolationProfile & KubernetesObject>,
-            handlers.profile as InformerHandlers<IsolationProfile & KubernetesObject>,
+            handlers.profile,
         ),
         namespaces: make(
             'namespaces',
@@ -148,7 +148,7 @@ export function viewOf(i: Informers): ClusterView {
     const profiles = () => i.profiles.list() as IsolationProfile[];
     return {
         profiles,
-        profile: (name) => i.profiles.get(name) as IsolationProfile | undefined,
+        profile: (name) => i.profiles.get(name),
         namespaces: () => i.namespaces.list() as V1Namespace[],
         namespace: (name) => i.namespaces.get(name),
         serviceAccounts: (ns) => i.serviceAccounts.list(ns) as V1ServiceAccount[],
@@ -196,7 +196,7 @@ export function writerOf(kc: KubeConfig, onWrite?: (verb: WriteVerb, kind: strin
 
     return {
         async apply(obj: DesiredObject) {
-            await client.apply(obj as KubernetesObject);
+            await client.apply(obj);
         },
         async delete(kind, namespace, name, uid) {
             try {
@@ -223,11 +223,11 @@ export function writerOf(kc: KubeConfig, onWrite?: (verb: WriteVerb, kind: strin
             }
         },
         async orphan(kind, namespace, name, profileUid) {
-            const live = (await objects.read({
+            const live = await objects.read<KubernetesObject>({
                 apiVersion: API_VERSIONS[kind],
                 kind,
                 metadata: { name, namespace },
-            })) as KubernetesObject;
+            });
             const owners = (live.metadata?.ownerReferences ?? []).filter((o) => o.uid !== profileUid);
             await client.patchMetadata(API_VERSIONS[kind], kind, namespace, name, {
                 labels: { [LABEL_MANAGED_BY]: null, [LABEL_PROFILE]: null },

@@ -116,8 +116,7 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
     const firstSeen = new Map<string, number>();
 
     // The queues are created before the informers so handlers can enqueue; nothing runs until `active`.
-    let nsReconciler: NamespaceReconciler | undefined;
-    let profileReconciler: ProfileReconciler | undefined;
+    const reconcilers: { ns?: NamespaceReconciler; profile?: ProfileReconciler } = {};
     const onResult = (controller: string) => (r: ReconcileReport) => {
         if (r.outcome !== 'error') return;
         log.warn('reconcile failed', {
@@ -135,7 +134,7 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         metrics: queueMetrics(metrics, NS_CONTROLLER),
         onResult: onResult(NS_CONTROLLER),
         reconcile: async (key, ctx) => {
-            const res = await nsReconciler!.reconcile(key);
+            const res = await reconcilers.ns!.reconcile(key);
             for (const p of res.profiles) profileQueue.addAfter(p, settings.statusDelayMs);
             const seen = firstSeen.get(key);
             if (seen !== undefined && !res.error) {
@@ -165,7 +164,7 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         metrics: queueMetrics(metrics, PROFILE_CONTROLLER),
         onResult: onResult(PROFILE_CONTROLLER),
         reconcile: async (key) => {
-            const res = await profileReconciler!.reconcile(key);
+            const res = await reconcilers.profile!.reconcile(key);
             for (const ns of res.namespaces) namespaceQueue.add(ns);
             if (res.statusWritten) updateProfileGauges();
             return res.requeueAfterMs ? { requeueAfterMs: res.requeueAfterMs } : undefined;
@@ -225,7 +224,7 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         metrics.writesTotal.inc({ verb: verb === 'status' ? 'patch' : verb, kind }),
     );
     const events = profileEvents(kc, log, clock);
-    nsReconciler = new NamespaceReconciler({
+    reconcilers.ns = new NamespaceReconciler({
         view,
         writer,
         outcomes,
@@ -234,7 +233,7 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         onDriftCorrected: (kind) => metrics.driftCorrections.inc({ kind }),
         onDriftDetected: (kind) => metrics.driftDetected.inc({ kind }),
     });
-    profileReconciler = new ProfileReconciler({
+    reconcilers.profile = new ProfileReconciler({
         view,
         writer,
         outcomes,

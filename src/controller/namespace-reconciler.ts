@@ -14,7 +14,7 @@ import type { V1Namespace, V1ObjectMeta } from '@kubernetes/client-node';
 
 import { LABEL_PROFILE, FIELD_MANAGER } from '../api/types.ts';
 import type { IsolationProfile, PlannedAction } from '../api/types.ts';
-import { needsApply, neverGovernSet, plan, resolveNamespace } from '../plan/index.ts';
+import { needsApply, neverGovernSet, plan, requiresReplace, resolveNamespace } from '../plan/index.ts';
 import type { DesiredObject, PlanSettings } from '../plan/index.ts';
 import type { NamespaceOutcome, OutcomeStore } from './outcomes.ts';
 import type { ClusterView, ClusterWriter, GeneratedLive, ProfileEvents } from './ports.ts';
@@ -262,6 +262,11 @@ export class NamespaceReconciler {
                 continue;
             }
             await attempt(`update ${label}`, async () => {
+                // roleRef is immutable: a changed role means delete and create.
+                if (requiresReplace(obj, cur)) {
+                    await writer.delete(obj.kind, name, obj.metadata.name, cur.metadata?.uid);
+                    this.#d.onWrite?.('delete', obj.kind);
+                }
                 await writer.apply(obj);
                 this.#d.onWrite?.('apply', obj.kind);
             });

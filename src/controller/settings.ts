@@ -39,7 +39,7 @@ export const DEFAULT_SETTINGS: Readonly<OperatorSettings> = Object.freeze({
     concurrency: 4,
     resyncPeriodMs: 10 * 60 * 1000,
     statusDelayMs: 500,
-    plan: DEFAULT_PLAN_SETTINGS as PlanSettings,
+    plan: DEFAULT_PLAN_SETTINGS,
     bindableRoles: ['view', 'edit', 'admin'],
     leaderElect: false,
     leaseName: 'isolation-operator',

@@ -166,6 +166,7 @@ export function computeStatus(input: StatusInput): StatusResult {
 
     const status: IsolationProfileStatus = {
         observedGeneration: generation,
+        mode,
         conditions,
         namespaces: {
             selected: total + conflicts.length,

@@ -1,0 +1,217 @@
+/**
+ * The write path: server-side apply, delete (404 = success, optional preconditions), metadata merge patches and
+ * status patches for cluster-scoped custom resources, with a write counter for tests and metrics.
+ *
+ * Design choices:
+ * - `apply` is server-side apply with a fixed field manager and `force: true` (controllers should force conflicts
+ *   on objects they own). Callers pass only the fields they mean to own; applying an object read back would claim
+ *   every field.
+ * - client-node's path builder MUTATES the object it is given (fills apiVersion/namespace), so every call passes a
+ *   deep copy and the caller's object (often a shared informer-cache object) is never touched.
+ * - `patchMetadata` is a JSON merge patch, not SSA: releasing fields with SSA would also drop the spec fields the
+ *   same manager owns. `null` values remove labels/annotations; `ownerReferences`/`finalizers` replace the list.
+ * - `patchStatus` goes through CustomObjectsApi (KubernetesObjectApi has no subresource parameter), forcing the
+ *   merge-patch content type through `setHeaderOptions` (the generated default would be JSON Patch).
+ */
+import {
+    type CustomObjectsApi,
+    type KubernetesObject,
+    type KubernetesObjectApi,
+    PatchStrategy,
+    type V1DeleteOptions,
+    type V1OwnerReference,
+    type V1Preconditions,
+    setHeaderOptions,
+} from '@kubernetes/client-node';
+
+export type WriteVerb = 'apply' | 'delete' | 'patch' | 'status';
+
+/** The subset of KubernetesObjectApi used here (lets unit tests pass a fake). */
+export type ObjectApi = Pick<KubernetesObjectApi, 'patch' | 'delete'>;
+export type StatusApi = Pick<CustomObjectsApi, 'patchClusterCustomObjectStatus'>;
+
+export interface DeletePreconditions {
+    /** Delete only if the live object still has this UID (a recreated object of the same name is left alone). */
+    uid?: string;
+    /** Delete only if unchanged since this resourceVersion. */
+    resourceVersion?: string;
+    /** Default: the server's default for the kind. */
+    propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+}
+
+export interface MetadataPatch {
+    labels?: Record<string, string | null>;
+    annotations?: Record<string, string | null>;
+    /** Replaces the whole list (`null` or `[]` removes all). */
+    ownerReferences?: V1OwnerReference[] | null;
+    finalizers?: string[] | null;
+    /** Optimistic concurrency: fail with 409 if the object changed since this version. */
+    resourceVersion?: string;
+}
+
+export interface ApplyClientOptions {
+    objects: ObjectApi;
+    /** Needed only for `patchStatus`. */
+    customObjects?: StatusApi;
+    /** Field manager for apply and patches, e.g. `isolation-operator`. */
+    fieldManager: string;
+    /** Field manager for status patches. Default `${fieldManager}-status`. */
+    statusFieldManager?: string;
+    /** Called after each successful write (and for a delete that found nothing, with found=false). */
+    onWrite?: (verb: WriteVerb, kind: string, found?: boolean) => void;
+}
+
+export interface WriteCounts {
+    apply: number;
+    delete: number;
+    patch: number;
+    status: number;
+    total: number;
+}
+
+/** HTTP status of a client-node error (ApiException.code or a statusCode), if any. */
+export function httpStatus(err: unknown): number | undefined {
+    if (typeof err !== 'object' || err === null) return undefined;
+    const e = err as { code?: unknown; statusCode?: unknown };
+    if (typeof e.code === 'number') return e.code;
+    if (typeof e.statusCode === 'number') return e.statusCode;
+    return undefined;
+}
+
+export const isNotFound = (err: unknown): boolean => httpStatus(err) === 404;
+export const isConflict = (err: unknown): boolean => httpStatus(err) === 409;
+
+function copy<T>(obj: T): T {
+    return structuredClone(obj);
+}
+
+export class ApplyClient {
+    readonly fieldManager: string;
+    readonly statusFieldManager: string;
+    readonly #objects: ObjectApi;
+    readonly #custom: StatusApi | undefined;
+    readonly #onWrite: ApplyClientOptions['onWrite'];
+    readonly #counts: WriteCounts = { apply: 0, delete: 0, patch: 0, status: 0, total: 0 };
+
+    constructor(opts: ApplyClientOptions) {
+        this.#objects = opts.objects;
+        this.#custom = opts.customObjects;
+        this.fieldManager = opts.fieldManager;
+        this.statusFieldManager = opts.statusFieldManager ?? `${opts.fieldManager}-status`;
+        this.#onWrite = opts.onWrite;
+    }
+
+    /** Writes done so far (deletes of absent objects are not counted). */
+    writes(): WriteCounts {
+        return { ...this.#counts };
+    }
+
+    #count(verb: WriteVerb, kind: string): void {
+        this.#counts[verb]++;
+        this.#counts.total++;
+        this.#onWrite?.(verb, kind, true);
+    }
+
+    /** Server-side apply of `obj` (forced, this client's field manager). Returns the object as stored. */
+    async apply<T extends KubernetesObject>(obj: T, opts: { dryRun?: boolean } = {}): Promise<T> {
+        const body = copy(obj);
+        const result = await this.#objects.patch<T>(
+            body,
+            undefined,
+            opts.dryRun ? 'All' : undefined,
+            this.fieldManager,
+            true,
+            PatchStrategy.ServerSideApply,
+        );
+        if (!opts.dryRun) this.#count('apply', obj.kind ?? '');
+        return result;
+    }
+
+    /**
+     * Delete an object. Returns true if it was deleted, false if it did not exist (404 counts as success).
+     * With `uid`/`resourceVersion`, the server refuses (409) to delete an object that no longer matches.
+     */
+    async delete(
+        apiVersion: string,
+        kind: string,
+        namespace: string | undefined,
+        name: string,
+        opts: DeletePreconditions = {},
+    ): Promise<boolean> {
+        const spec: KubernetesObject = {
+            apiVersion,
+            kind,
+            metadata: { name, ...(namespace ? { namespace } : {}) },
+        };
+        const preconditions: V1Preconditions = {};
+        if (opts.uid !== undefined) preconditions.uid = opts.uid;
+        if (opts.resourceVersion !== undefined) preconditions.resourceVersion = opts.resourceVersion;
+        const body: V1DeleteOptions = {};
+        if (Object.keys(preconditions).length > 0) body.preconditions = preconditions;
+        if (opts.propagationPolicy) body.propagationPolicy = opts.propagationPolicy;
+        const sendBody = Object.keys(body).length > 0 ? body : undefined;
+        try {
+            await this.#objects.delete(spec, undefined, undefined, undefined, undefined, undefined, sendBody);
+        } catch (err) {
+            if (isNotFound(err)) {
+                this.#onWrite?.('delete', kind, false);
+                return false;
+            }
+            throw err;
+        }
+        this.#count('delete', kind);
+        return true;
+    }
+
+    /** JSON merge patch of labels/annotations/ownerReferences/finalizers (e.g. to orphan an object). */
+    async patchMetadata<T extends KubernetesObject>(
+        apiVersion: string,
+        kind: string,
+        namespace: string | undefined,
+        name: string,
+        patch: MetadataPatch,
+    ): Promise<T> {
+        const metadata: Record<string, unknown> = { name };
+        if (namespace) metadata.namespace = namespace;
+        for (const field of [
+            'labels',
+            'annotations',
+            'ownerReferences',
+            'finalizers',
+            'resourceVersion',
+        ] as const) {
+            if (patch[field] !== undefined) metadata[field] = patch[field];
+        }
+        const body = { apiVersion, kind, metadata } as unknown as T;
+        const result = await this.#objects.patch<T>(
+            body,
+            undefined,
+            undefined,
+            this.fieldManager,
+            undefined,
+            PatchStrategy.MergePatch,
+        );
+        this.#count('patch', kind);
+        return result;
+    }
+
+    /**
+     * Merge-patch `status` of a cluster-scoped custom resource through its status subresource.
+     * Only the given status fields change; `null` removes a field.
+     */
+    async patchStatus(
+        group: string,
+        version: string,
+        plural: string,
+        name: string,
+        status: unknown,
+    ): Promise<unknown> {
+        if (!this.#custom) throw new Error('ApplyClient: customObjects API not configured for patchStatus');
+        const result: unknown = await this.#custom.patchClusterCustomObjectStatus(
+            { group, version, plural, name, body: { status }, fieldManager: this.statusFieldManager },
+            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+        this.#count('status', plural);
+        return result;
+    }
+}

@@ -1,0 +1,320 @@
+/**
+ * A supervised informer: client-node's `ListWatch` plus what controller-runtime's cache adds on top.
+ *
+ * client-node 2.0.1's informer has no "synced" signal, no resync, stops for good on most errors (LIST failure,
+ * 403, 5xx, ECONNRESET), and its own `stop()` fires the `error` callbacks with an AbortError. This module:
+ * - detects "synced" by wrapping the list function (first successful LIST, after the cache has been filled);
+ * - restarts after ANY error except our own stop, with full-jitter exponential backoff (1 s .. 60 s by default,
+ *   reset once an informer stayed up for `resetAfterMs`), on an injected clock and random source;
+ * - passes the label/field selector to BOTH the list call and the watch (makeInformer only adds it to the watch).
+ *
+ * Design choice: every (re)start uses a FRESH `ListWatch` (each instance is started once and stopped once, which
+ * sidesteps 2.0.1's stop/restart duplicate-watch problems) and therefore always re-lists. While the new instance
+ * lists, the old instance's cache keeps serving reads (reconciles never see an empty cache and prune everything).
+ * Once the new list is in its cache, the caches are swapped and the difference is emitted: `onDelete` for objects
+ * that vanished while we were down (missed deletes), `onUpdate` for changed resourceVersions, `onAdd` for new
+ * objects, nothing for unchanged ones - so a restart does not flood the queue.
+ *
+ * Handlers are called synchronously and should only compute keys and enqueue; the objects are shared with the
+ * cache and must not be mutated. A throwing handler is reported through `hooks.onHandlerError`, never propagated.
+ */
+import {
+    type Informer,
+    type KubeConfig,
+    type KubernetesListObject,
+    type KubernetesObject,
+    type ListPromise,
+    ListWatch,
+    type ObjectCache,
+    Watch,
+} from '@kubernetes/client-node';
+import { type Clock, type TimerHandle, realClock } from './clock.ts';
+
+export type CachedInformer<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
+
+export interface SelectorOptions {
+    labelSelector?: string;
+    fieldSelector?: string;
+}
+
+export interface InformerFactoryArgs<T extends KubernetesObject> extends SelectorOptions {
+    listFn: ListPromise<T>;
+}
+
+/** Builds one (not yet started) informer; called once per (re)start. */
+export type InformerFactory<T extends KubernetesObject> = (args: InformerFactoryArgs<T>) => CachedInformer<T>;
+
+/** The production factory: a `ListWatch` on `path` (e.g. `/api/v1/namespaces`), watch carrying the selectors. */
+export function listWatchFactory<T extends KubernetesObject>(
+    kc: KubeConfig,
+    path: string,
+): InformerFactory<T> {
+    return ({ listFn, labelSelector, fieldSelector }) =>
+        new ListWatch<T>(path, new Watch(kc), listFn, false, labelSelector, fieldSelector);
+}
+
+export interface InformerHandlers<T> {
+    onAdd?(obj: T): void;
+    onUpdate?(obj: T): void;
+    onDelete?(obj: T): void;
+}
+
+export type InformerEventType = 'add' | 'update' | 'delete';
+
+/** Observability hooks (all optional): wire to `informer_up`, last-event-time gauges and logs. */
+export interface InformerHooks {
+    /** The informer listed successfully (first sync or after a restart). */
+    onUp?(): void;
+    /** The informer stopped on an error and a restart is scheduled after `restartInMs`. */
+    onDown?(err: unknown, restartInMs: number): void;
+    onEvent?(type: InformerEventType): void;
+    onHandlerError?(err: unknown, type: InformerEventType): void;
+}
+
+export interface BackoffOptions {
+    /** Cap of the first restart delay. Default 1 s. */
+    initialMs?: number;
+    /** Largest cap. Default 60 s. */
+    maxMs?: number;
+    /** An informer that stayed up this long resets the backoff. Default 60 s. */
+    resetAfterMs?: number;
+}
+
+export interface SupervisedInformerOptions<T extends KubernetesObject> extends SelectorOptions {
+    /** For logs and metric labels (e.g. the resource plural). */
+    name: string;
+    /** The LIST call; receives the selectors so list and watch always agree. */
+    list: (opts: SelectorOptions) => Promise<KubernetesListObject<T>>;
+    factory: InformerFactory<T>;
+    handlers: InformerHandlers<T>;
+    hooks?: InformerHooks;
+    backoff?: BackoffOptions;
+    clock?: Clock;
+    /** Uniform in [0, 1). Default Math.random. */
+    random?: () => number;
+    /** Runs `fn` after the current microtasks (the informer fills its cache right after the list resolves). */
+    defer?: (fn: () => void) => void;
+}
+
+interface Generation<T extends KubernetesObject> {
+    informer: CachedInformer<T>;
+    /** Events of this instance reach the handlers (false while a restarted instance does its initial list). */
+    passThrough: boolean;
+    listedAt?: number;
+    dead: boolean;
+}
+
+function abortError(message: string): DOMException {
+    return new DOMException(message, 'AbortError');
+}
+
+function reasonOf(signal: AbortSignal | undefined): Error {
+    return signal?.reason instanceof Error ? signal.reason : abortError('aborted');
+}
+
+function keyOf(obj: KubernetesObject): string {
+    return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+}
+
+export class SupervisedInformer<T extends KubernetesObject> {
+    readonly name: string;
+    readonly #opts: SupervisedInformerOptions<T>;
+    readonly #clock: Clock;
+    readonly #random: () => number;
+    readonly #defer: (fn: () => void) => void;
+    readonly #initialMs: number;
+    readonly #maxMs: number;
+    readonly #resetAfterMs: number;
+
+    #current: Generation<T> | undefined;
+    #serving: CachedInformer<T> | undefined;
+    #started = false;
+    #stopping = false;
+    #synced = false;
+    #attempt = 0;
+    #restarts = 0;
+    #restartTimer: TimerHandle | undefined;
+    #syncWaiters = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
+
+    constructor(opts: SupervisedInformerOptions<T>) {
+        this.name = opts.name;
+        this.#opts = opts;
+        this.#clock = opts.clock ?? realClock;
+        this.#random = opts.random ?? Math.random;
+        this.#defer = opts.defer ?? ((fn) => void setImmediate(fn));
+        this.#initialMs = opts.backoff?.initialMs ?? 1000;
+        this.#maxMs = opts.backoff?.maxMs ?? 60_000;
+        this.#resetAfterMs = opts.backoff?.resetAfterMs ?? 60_000;
+    }
+
+    /** Start listing and watching; returns at once (use `waitForSync`). Idempotent. */
+    start(): void {
+        if (this.#started || this.#stopping) return;
+        this.#started = true;
+        this.#launch();
+    }
+
+    /** Stop for good: no restart, the error fired by the informer's own stop is ignored. */
+    async stop(): Promise<void> {
+        this.#stopping = true;
+        if (this.#restartTimer) this.#clock.clearTimeout(this.#restartTimer);
+        this.#restartTimer = undefined;
+        for (const w of this.#syncWaiters) w.reject(abortError(`informer ${this.name} stopped`));
+        this.#syncWaiters.clear();
+        const gen = this.#current;
+        if (gen && !gen.dead) {
+            gen.dead = true;
+            await gen.informer.stop().catch(() => undefined);
+        }
+    }
+
+    /** True once the first LIST has succeeded and its objects are in the cache (stays true across restarts). */
+    synced(): boolean {
+        return this.#synced;
+    }
+
+    /** True while the current informer has listed and not failed. */
+    up(): boolean {
+        const gen = this.#current;
+        return gen !== undefined && !gen.dead && gen.listedAt !== undefined;
+    }
+
+    /** Number of restarts after errors so far. */
+    restarts(): number {
+        return this.#restarts;
+    }
+
+    /** Resolves when synced; rejects with an AbortError when `signal` aborts or the informer is stopped. */
+    waitForSync(signal?: AbortSignal): Promise<void> {
+        if (this.#synced) return Promise.resolve();
+        if (this.#stopping) return Promise.reject(abortError(`informer ${this.name} stopped`));
+        return new Promise<void>((resolve, reject) => {
+            if (signal?.aborted) {
+                reject(reasonOf(signal));
+                return;
+            }
+            const onAbort = (): void => {
+                this.#syncWaiters.delete(waiter);
+                reject(reasonOf(signal));
+            };
+            const waiter = {
+                resolve: () => {
+                    signal?.removeEventListener('abort', onAbort);
+                    resolve();
+                },
+                reject: (e: Error) => {
+                    signal?.removeEventListener('abort', onAbort);
+                    reject(e);
+                },
+            };
+            this.#syncWaiters.add(waiter);
+            signal?.addEventListener('abort', onAbort, { once: true });
+        });
+    }
+
+    /** Objects in the cache, optionally of one namespace. Shared references: do not mutate. */
+    list(namespace?: string): ReadonlyArray<T> {
+        return this.#serving?.list(namespace) ?? [];
+    }
+
+    get(name: string, namespace?: string): T | undefined {
+        return this.#serving?.get(name, namespace);
+    }
+
+    #launch(): void {
+        const { labelSelector, fieldSelector } = this.#opts;
+        const selectors: SelectorOptions = {};
+        if (labelSelector !== undefined) selectors.labelSelector = labelSelector;
+        if (fieldSelector !== undefined) selectors.fieldSelector = fieldSelector;
+        const listFn: ListPromise<T> = async () => {
+            const result = await this.#opts.list(selectors);
+            // The informer fills its cache in the continuation of this promise; look after that.
+            this.#defer(() => this.#onListed(gen));
+            return result;
+        };
+        const informer = this.#opts.factory({ listFn, ...selectors });
+        const gen: Generation<T> = { informer, passThrough: this.#serving === undefined, dead: false };
+        if (this.#serving === undefined) this.#serving = informer;
+        this.#current = gen;
+        const forward = (type: InformerEventType) => (obj: T) => {
+            if (gen.dead || !gen.passThrough) return;
+            this.#emit(type, obj);
+        };
+        informer.on('add', forward('add'));
+        informer.on('update', forward('update'));
+        informer.on('delete', forward('delete'));
+        informer.on('error', (err?: unknown) => this.#onError(gen, err));
+        informer.start().catch((err: unknown) => this.#onError(gen, err));
+    }
+
+    #emit(type: InformerEventType, obj: T): void {
+        const h = this.#opts.handlers;
+        try {
+            this.#opts.hooks?.onEvent?.(type);
+            if (type === 'add') h.onAdd?.(obj);
+            else if (type === 'update') h.onUpdate?.(obj);
+            else h.onDelete?.(obj);
+        } catch (err) {
+            try {
+                this.#opts.hooks?.onHandlerError?.(err, type);
+            } catch {
+                // never let a hook break the informer
+            }
+        }
+    }
+
+    #onListed(gen: Generation<T>): void {
+        if (gen.dead || this.#stopping || gen.listedAt !== undefined) return;
+        gen.listedAt = this.#clock.now();
+        const old = this.#serving;
+        if (old !== gen.informer) {
+            this.#serving = gen.informer;
+            if (old) this.#emitDiff(old, gen.informer);
+            gen.passThrough = true;
+        }
+        this.#opts.hooks?.onUp?.();
+        if (!this.#synced) {
+            this.#synced = true;
+            for (const w of this.#syncWaiters) w.resolve();
+            this.#syncWaiters.clear();
+        }
+    }
+
+    /** Emit what changed between the stale cache and the fresh one. */
+    #emitDiff(old: ObjectCache<T>, fresh: ObjectCache<T>): void {
+        const freshKeys = new Set<string>();
+        for (const obj of fresh.list()) {
+            freshKeys.add(keyOf(obj));
+            const before = old.get(obj.metadata?.name ?? '', obj.metadata?.namespace);
+            if (!before) this.#emit('add', obj);
+            else if (before.metadata?.resourceVersion !== obj.metadata?.resourceVersion)
+                this.#emit('update', obj);
+        }
+        for (const obj of old.list()) {
+            if (!freshKeys.has(keyOf(obj))) this.#emit('delete', obj);
+        }
+    }
+
+    #onError(gen: Generation<T>, err: unknown): void {
+        if (this.#stopping || gen.dead) return;
+        gen.dead = true;
+        // It has already stopped itself; stop() marks it stopped for good and aborts any request left.
+        void gen.informer.stop().catch(() => undefined);
+        if (gen.listedAt !== undefined && this.#clock.now() - gen.listedAt >= this.#resetAfterMs)
+            this.#attempt = 0;
+        const cap = Math.min(this.#maxMs, this.#initialMs * 2 ** this.#attempt);
+        const delay = Math.floor(this.#random() * cap);
+        this.#attempt++;
+        try {
+            this.#opts.hooks?.onDown?.(err, delay);
+        } catch {
+            // ignore
+        }
+        this.#restartTimer = this.#clock.setTimeout(() => {
+            this.#restartTimer = undefined;
+            if (this.#stopping) return;
+            this.#restarts++;
+            this.#launch();
+        }, delay);
+    }
+}

@@ -1,0 +1,359 @@
+/**
+ * The runtime's write paths against the real API server: server-side apply and its field ownership, deletes with
+ * preconditions, metadata merge patches, the status subresource content type, aggregated events.k8s.io/v1 Events
+ * (found by `kubectl describe` of a cluster-scoped object), and Lease leader election with two candidates.
+ */
+import assert from 'node:assert/strict';
+import {
+    CoordinationV1Api,
+    CoreV1Api,
+    CustomObjectsApi,
+    EventsV1Api,
+    type KubernetesObject,
+    KubernetesObjectApi,
+    type V1ConfigMap,
+} from '@kubernetes/client-node';
+
+import { ApplyClient, httpStatus } from '../../src/runtime/apply.ts';
+import { SupervisedInformer, listWatchFactory } from '../../src/runtime/informer.ts';
+import { EventRecorder, KubeEventSink } from '../../src/runtime/events.ts';
+import { KubeLeaseStore, LeaderElector } from '../../src/runtime/leader.ts';
+import { testEnv } from './env.ts';
+
+const MANAGER = 'isolation-operator';
+
+async function eventually<T>(
+    what: string,
+    fn: () => Promise<T | undefined> | T | undefined,
+    timeoutMs = 30_000,
+): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const v = await fn();
+        if (v !== undefined) return v;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 100));
+    }
+}
+
+function clients() {
+    const kc = testEnv().kc();
+    return {
+        kc,
+        objects: KubernetesObjectApi.makeApiClient(kc),
+        core: kc.makeApiClient(CoreV1Api),
+        custom: kc.makeApiClient(CustomObjectsApi),
+        events: kc.makeApiClient(EventsV1Api),
+        coordination: kc.makeApiClient(CoordinationV1Api),
+    };
+}
+
+describe('runtime against the API server', () => {
+    describe('ApplyClient', () => {
+        it('server-side applies as the field manager, forces conflicts, and a repeated apply changes nothing', async () => {
+            const env = testEnv();
+            const c = clients();
+            const ns = await env.createNamespace('rt-apply');
+            const client = new ApplyClient({ objects: c.objects, fieldManager: MANAGER });
+            const desired: KubernetesObject & { data: Record<string, string> } = {
+                apiVersion: 'v1',
+                kind: 'ConfigMap',
+                metadata: { name: 'cm', namespace: ns, labels: { 'app.kubernetes.io/managed-by': MANAGER } },
+                data: { a: '1' },
+            };
+            const snapshot = structuredClone(desired);
+            const first = await client.apply(desired);
+            assert.deepEqual(desired, snapshot, 'the caller object is not mutated');
+            const entry = first.metadata?.managedFields?.find((m) => m.manager === MANAGER);
+            assert.equal(entry?.operation, 'Apply');
+
+            const again = await client.apply(desired);
+            assert.equal(again.metadata?.resourceVersion, first.metadata?.resourceVersion, 'no-op apply');
+
+            // Another manager takes field data.a; our forced apply takes it back.
+            const other = await env.kubectl(
+                ['apply', '--server-side', '--force-conflicts', '--field-manager=someone-else', '-f', '-'],
+                { input: JSON.stringify({ ...snapshot, data: { a: '2' } }) },
+            );
+            assert.equal(other.code, 0, other.stderr);
+            const back = await client.apply(desired);
+            assert.equal((back as unknown as V1ConfigMap).data?.a, '1');
+            assert.equal(client.writes().apply, 3);
+        });
+
+        it('applies a NetworkPolicy (a kind serialised through the client model)', async () => {
+            const env = testEnv();
+            const c = clients();
+            const ns = await env.createNamespace('rt-np');
+            const client = new ApplyClient({ objects: c.objects, fieldManager: MANAGER });
+            const np = {
+                apiVersion: 'networking.k8s.io/v1',
+                kind: 'NetworkPolicy',
+                metadata: { name: 'isolation-default-deny', namespace: ns },
+                spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+            };
+            const out = await client.apply(np);
+            assert.deepEqual(out.spec.policyTypes, ['Ingress', 'Egress']);
+        });
+
+        it('deletes with a UID precondition, refuses a wrong UID with 409, and treats 404 as done', async () => {
+            const env = testEnv();
+            const c = clients();
+            const ns = await env.createNamespace('rt-del');
+            const client = new ApplyClient({ objects: c.objects, fieldManager: MANAGER });
+            const cm = await client.apply<KubernetesObject>({
+                apiVersion: 'v1',
+                kind: 'ConfigMap',
+                metadata: { name: 'gone', namespace: ns },
+            });
+            await assert.rejects(
+                client.delete('v1', 'ConfigMap', ns, 'gone', { uid: '00000000-0000-0000-0000-000000000000' }),
+                (e) => httpStatus(e) === 409,
+            );
+            assert.equal(await client.delete('v1', 'ConfigMap', ns, 'gone', { uid: cm.metadata?.uid }), true);
+            assert.equal(await client.delete('v1', 'ConfigMap', ns, 'gone'), false);
+            assert.equal(client.writes().delete, 1);
+        });
+
+        it('strips labels and ownerReferences with a merge patch, keeping the rest', async () => {
+            const env = testEnv();
+            const c = clients();
+            const ns = await env.createNamespace('rt-orphan');
+            const client = new ApplyClient({ objects: c.objects, fieldManager: MANAGER });
+            const owner = await c.core.readNamespace({ name: ns });
+            await client.apply({
+                apiVersion: 'v1',
+                kind: 'ConfigMap',
+                metadata: {
+                    name: 'child',
+                    namespace: ns,
+                    labels: { 'app.kubernetes.io/managed-by': MANAGER, keep: 'yes' },
+                    ownerReferences: [
+                        {
+                            apiVersion: 'v1',
+                            kind: 'Namespace',
+                            name: ns,
+                            uid: owner.metadata?.uid ?? '',
+                            controller: true,
+                        },
+                    ],
+                },
+                data: { x: '1' },
+            } as KubernetesObject);
+            await client.patchMetadata('v1', 'ConfigMap', ns, 'child', {
+                labels: { 'app.kubernetes.io/managed-by': null },
+                ownerReferences: null,
+            });
+            const live = await c.core.readNamespacedConfigMap({ name: 'child', namespace: ns });
+            assert.deepEqual(live.metadata?.labels, { keep: 'yes' });
+            assert.equal(live.metadata?.ownerReferences, undefined);
+            assert.deepEqual(live.data, { x: '1' });
+        });
+
+        it('merge-patches the status subresource of a cluster-scoped custom resource', async () => {
+            const env = testEnv();
+            const c = clients();
+            const name = env.uniqueName('rt-status');
+            await c.custom.createClusterCustomObject({
+                group: 'isolation.dev',
+                version: 'v1alpha1',
+                plural: 'isolationprofiles',
+                body: {
+                    apiVersion: 'isolation.dev/v1alpha1',
+                    kind: 'IsolationProfile',
+                    metadata: { name },
+                    spec: { namespaces: { names: ['does-not-exist'] } },
+                },
+            });
+            const client = new ApplyClient({
+                objects: c.objects,
+                customObjects: c.custom,
+                fieldManager: MANAGER,
+            });
+            await client.patchStatus('isolation.dev', 'v1alpha1', 'isolationprofiles', name, {
+                observedGeneration: 1,
+            });
+            const live = (await c.custom.getClusterCustomObject({
+                group: 'isolation.dev',
+                version: 'v1alpha1',
+                plural: 'isolationprofiles',
+                name,
+            })) as {
+                status?: { observedGeneration?: number };
+                metadata: { generation: number; managedFields: { manager: string; subresource?: string }[] };
+            };
+            assert.equal(live.status?.observedGeneration, 1);
+            assert.equal(live.metadata.generation, 1, 'a status write does not bump the generation');
+            assert.ok(
+                live.metadata.managedFields.some(
+                    (m) => m.manager === `${MANAGER}-status` && m.subresource === 'status',
+                ),
+            );
+            await c.custom.deleteClusterCustomObject({
+                group: 'isolation.dev',
+                version: 'v1alpha1',
+                plural: 'isolationprofiles',
+                name,
+            });
+        });
+    });
+
+    describe('SupervisedInformer', () => {
+        it('syncs a label-selected ListWatch (selector on list and watch) and sees adds and deletes', async () => {
+            const env = testEnv();
+            const c = clients();
+            const ns = await env.createNamespace('rt-informer');
+            const selector = 'app.kubernetes.io/managed-by=isolation-operator';
+            const seen: string[] = [];
+            await c.core.createNamespacedConfigMap({
+                namespace: ns,
+                body: {
+                    metadata: { name: 'managed-1', labels: { 'app.kubernetes.io/managed-by': MANAGER } },
+                },
+            });
+            await c.core.createNamespacedConfigMap({
+                namespace: ns,
+                body: { metadata: { name: 'unmanaged' } },
+            });
+            const inf = new SupervisedInformer<V1ConfigMap>({
+                name: 'configmaps',
+                labelSelector: selector,
+                list: (opts) => c.core.listNamespacedConfigMap({ namespace: ns, ...opts }),
+                factory: listWatchFactory(c.kc, `/api/v1/namespaces/${ns}/configmaps`),
+                handlers: {
+                    onAdd: (o) => seen.push(`add ${o.metadata?.name}`),
+                    onDelete: (o) => seen.push(`delete ${o.metadata?.name}`),
+                },
+            });
+            inf.start();
+            await inf.waitForSync(AbortSignal.timeout(20_000));
+            assert.deepEqual(
+                inf.list().map((o) => o.metadata?.name),
+                ['managed-1'],
+                'the LIST honoured the selector',
+            );
+            await c.core.createNamespacedConfigMap({
+                namespace: ns,
+                body: { metadata: { name: 'unmanaged-2' } },
+            });
+            await c.core.createNamespacedConfigMap({
+                namespace: ns,
+                body: {
+                    metadata: { name: 'managed-2', labels: { 'app.kubernetes.io/managed-by': MANAGER } },
+                },
+            });
+            await c.core.deleteNamespacedConfigMap({ name: 'managed-1', namespace: ns });
+            await eventually('watch events', () => (seen.includes('delete managed-1') ? true : undefined));
+            assert.deepEqual(
+                seen,
+                ['add managed-1', 'add managed-2', 'delete managed-1'],
+                'the WATCH honoured it',
+            );
+            assert.equal(inf.up(), true);
+            await inf.stop();
+            assert.equal(inf.restarts(), 0, 'our own stop is not treated as a failure');
+        });
+    });
+
+    describe('EventRecorder', () => {
+        it('aggregates repeats into one events.k8s.io/v1 Event in default that kubectl describe shows', async () => {
+            const env = testEnv();
+            const c = clients();
+            const name = env.uniqueName('rt-events');
+            const created = (await c.custom.createClusterCustomObject({
+                group: 'isolation.dev',
+                version: 'v1alpha1',
+                plural: 'isolationprofiles',
+                body: {
+                    apiVersion: 'isolation.dev/v1alpha1',
+                    kind: 'IsolationProfile',
+                    metadata: { name },
+                    spec: { namespaces: { names: ['nowhere'] } },
+                },
+            })) as { metadata: { uid: string } };
+            const regarding = {
+                apiVersion: 'isolation.dev/v1alpha1',
+                kind: 'IsolationProfile',
+                name,
+                uid: created.metadata.uid,
+            };
+            const rec = new EventRecorder({
+                sink: new KubeEventSink(c.events),
+                reporting: { controller: 'isolation.dev/isolation-operator', instance: 'test-pod' },
+                seriesUpdateIntervalMs: 0,
+                onError: (e) => assert.fail(String(e)),
+            });
+            rec.normal(regarding, 'Reconciled', 'namespaces enforced', 'Reconcile');
+            await rec.flush();
+            for (let i = 0; i < 50; i++)
+                rec.normal(regarding, 'Reconciled', 'namespaces enforced', 'Reconcile');
+            await rec.flush();
+            await rec.stop();
+
+            const list = await c.events.listNamespacedEvent({
+                namespace: 'default',
+                fieldSelector: `regarding.name=${name}`,
+            });
+            assert.equal(list.items.length, 1, 'one Event for 51 occurrences');
+            const ev = list.items[0];
+            assert.equal(ev?.series?.count, 51);
+            assert.equal(ev?.reason, 'Reconciled');
+            assert.equal(ev?.regarding?.uid, created.metadata.uid);
+
+            const describe = await env.kubectl(['describe', 'isolationprofile', name]);
+            assert.equal(describe.code, 0, describe.stderr);
+            assert.match(describe.stdout, /Events:[\s\S]*Reconciled[\s\S]*namespaces enforced/);
+            await c.custom.deleteClusterCustomObject({
+                group: 'isolation.dev',
+                version: 'v1alpha1',
+                plural: 'isolationprofiles',
+                name,
+            });
+        });
+    });
+
+    describe('LeaderElector', () => {
+        it('elects one of two candidates, maintains the Lease fields, and fails over at once on release', async () => {
+            const env = testEnv();
+            const c = clients();
+            const ns = await env.createNamespace('rt-lease');
+            const leaseName = 'isolation-operator-leader';
+            const timings = { leaseDurationMs: 4000, renewDeadlineMs: 3000, retryPeriodMs: 300 };
+            const started: string[] = [];
+            const mk = (identity: string) => {
+                const ac = new AbortController();
+                const elector = new LeaderElector({
+                    identity,
+                    store: new KubeLeaseStore(c.coordination, ns, leaseName),
+                    callbacks: { onStartedLeading: () => void started.push(identity) },
+                    ...timings,
+                });
+                return { elector, ac, done: elector.run(ac.signal) };
+            };
+            const a = mk('pod-a');
+            await eventually('pod-a leads', () => (a.elector.isLeader() ? true : undefined));
+            const b = mk('pod-b');
+            await new Promise((r) => setTimeout(r, 1500));
+            assert.equal(b.elector.isLeader(), false, 'only one leader while the first renews');
+
+            const lease = await c.coordination.readNamespacedLease({ name: leaseName, namespace: ns });
+            assert.equal(lease.spec?.holderIdentity, 'pod-a');
+            assert.equal(lease.spec?.leaseDurationSeconds, 4);
+            assert.equal(lease.spec?.leaseTransitions, 0);
+            assert.ok(lease.spec?.acquireTime && lease.spec.renewTime);
+
+            const t0 = Date.now();
+            a.ac.abort();
+            await a.done;
+            await eventually('pod-b leads', () => (b.elector.isLeader() ? true : undefined), 10_000);
+            const failover = Date.now() - t0;
+            assert.ok(failover < 2000, `failover after release took ${failover} ms (lease duration is 4 s)`);
+            const after = await c.coordination.readNamespacedLease({ name: leaseName, namespace: ns });
+            assert.equal(after.spec?.holderIdentity, 'pod-b');
+            assert.equal(after.spec?.leaseTransitions, 1);
+            assert.deepEqual(started, ['pod-a', 'pod-b']);
+            b.ac.abort();
+            await b.done;
+        });
+    });
+});
