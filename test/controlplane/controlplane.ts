@@ -44,6 +44,8 @@ export interface StartOptions {
     beforeControllerManager?: (state: ControlPlaneState) => Promise<void>;
     /** Kill everything if this process dies without stopping the control plane (default true). */
     watchdog?: boolean;
+    /** Also stop everything and exit on SIGINT/SIGTERM (default true; a caller with its own handlers sets false). */
+    handleSignals?: boolean;
     log?: (msg: string) => void;
 }
 
@@ -181,7 +183,7 @@ export class ControlPlane {
     }
 
     /** Registers handlers so an interrupted run (Ctrl-C, SIGTERM, uncaught exit) still kills the children. */
-    installExitHandlers(): void {
+    installExitHandlers(signals = true): void {
         const runDir = this.state.runDir;
         const onExit = () => killAllSync(runDir);
         const onSignal = (sig: NodeJS.Signals) => {
@@ -189,8 +191,10 @@ export class ControlPlane {
             process.exit(sig === 'SIGINT' ? 130 : 143);
         };
         process.on('exit', onExit);
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
+        if (signals) {
+            process.once('SIGINT', onSignal);
+            process.once('SIGTERM', onSignal);
+        }
         this.#exitHandler = () => {
             process.off('exit', onExit);
             process.off('SIGINT', onSignal);
@@ -304,7 +308,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     );
     if (opts.watchdog !== false) {
         startWatchdog(runDir, process.pid);
-        cp.installExitHandlers();
+        cp.installExitHandlers(opts.handleSignals ?? true);
     }
 
     try {

@@ -12,19 +12,18 @@ const run = promisify(execFile);
 export const CRD_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'crds');
 
 export async function installCRDs(binDir: string, kubeconfig: string): Promise<void> {
-    const files = readdirSync(CRD_DIR).filter((f) => f.endsWith('.yaml'));
+    const files = readdirSync(CRD_DIR)
+        .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+        .flatMap((f) => ['-f', join(CRD_DIR, f)]);
     if (files.length === 0) return;
     const kubectl = join(binDir, 'kubectl');
+    await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--force-conflicts', ...files]);
     await run(kubectl, [
         '--kubeconfig',
         kubeconfig,
-        'apply',
-        '--server-side',
-        '--force-conflicts',
-        '-f',
-        CRD_DIR,
+        'wait',
+        '--for=condition=Established',
+        '--timeout=60s',
+        ...files,
     ]);
-    await run(kubectl, [
-        '--kubeconfig', kubeconfig, 'wait', '--for=condition=Established', '--timeout=60s', '-f', CRD_DIR,
-    ]); // prettier-ignore
 }
