@@ -178,6 +178,8 @@ const API_VERSIONS = {
 export function writerOf(kc: KubeConfig, onWrite?: (verb: WriteVerb, kind: string) => void): ClusterWriter {
     const objects = KubernetesObjectApi.makeApiClient(kc);
     const custom = kc.makeApiClient(CustomObjectsApi);
+    const networking = kc.makeApiClient(NetworkingV1Api);
+    const rbacApi = kc.makeApiClient(RbacAuthorizationV1Api);
     const client = new ApplyClient({ objects, customObjects: custom, fieldManager: FIELD_MANAGER, onWrite });
     const labelClient = new ApplyClient({ objects, fieldManager: NAMESPACE_LABEL_MANAGER, onWrite });
     const finalizerClient = new ApplyClient({ objects, fieldManager: FINALIZER_MANAGER, onWrite });
@@ -196,7 +198,21 @@ export function writerOf(kc: KubeConfig, onWrite?: (verb: WriteVerb, kind: strin
 
     return {
         async apply(obj: DesiredObject) {
-            await client.apply(obj);
+            // Not through KubernetesObjectApi: for known kinds it re-serialises the body through the typed
+            // models, which silently drops fields whose model name differs from the wire name (a NetworkPolicy
+            // rule's `from` is `_from` in the model), turning "from these peers" into "from anywhere". The typed
+            // patch calls send the body as is.
+            const opts = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+            const common = {
+                name: obj.metadata.name,
+                namespace: obj.metadata.namespace,
+                body: obj,
+                fieldManager: FIELD_MANAGER,
+                force: true,
+            };
+            if (obj.kind === 'NetworkPolicy') await networking.patchNamespacedNetworkPolicy(common, opts);
+            else await rbacApi.patchNamespacedRoleBinding(common, opts);
+            onWrite?.('apply', obj.kind);
         },
         async delete(kind, namespace, name, uid) {
             try {

@@ -12,6 +12,12 @@
  *   same manager owns. `null` values remove labels/annotations; `ownerReferences`/`finalizers` replace the list.
  * - `patchStatus` goes through CustomObjectsApi (KubernetesObjectApi has no subresource parameter), forcing the
  *   merge-patch content type through `setHeaderOptions` (the generated default would be JSON Patch).
+ *
+ * CAUTION: `KubernetesObjectApi` serialises the body of a KNOWN kind through client-node's typed models, which
+ * drops every field whose model attribute differs from its wire name: a NetworkPolicy rule's `from` (model
+ * `_from`) disappears and the rule then allows traffic from anywhere. `apply` is safe for custom resources and for
+ * kinds without such fields (Namespace metadata); for NetworkPolicies use the typed patch call, which sends the
+ * body untouched (src/controller/cluster.ts does).
  */
 import {
     type CustomObjectsApi,

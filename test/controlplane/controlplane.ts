@@ -22,7 +22,16 @@ import { stringify } from 'yaml';
 
 import { base64File, clientCert, createCA, serviceAccountKeys, servingCert } from './pki.ts';
 import type { CertPaths } from './pki.ts';
-import { isAlive, killAllSync, readPids, startProcess, startWatchdog, stopAll } from './processes.ts';
+import {
+    isAlive,
+    killAllSync,
+    readPids,
+    startProcess,
+    startWatchdog,
+    stopAll,
+    stopProcess,
+} from './processes.ts';
+import type { Proc } from './processes.ts';
 
 const execFileP = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -168,6 +177,8 @@ export class ControlPlane {
     readonly state: ControlPlaneState;
     #ownsRunDir: boolean;
     #exitHandler: (() => void) | undefined;
+    /** Set while this process started the control plane: lets tests restart the API server. */
+    apiServer: { proc: Proc; restart: () => Promise<Proc> } | undefined;
 
     constructor(state: ControlPlaneState, ownsRunDir: boolean) {
         this.state = state;
@@ -267,6 +278,18 @@ export class ControlPlane {
         }
     }
 
+    /**
+     * Stops kube-apiserver (SIGTERM), keeps it down for `downMs`, and starts it again on the same port with the same
+     * flags; resolves once it is ready. Clients see their watches break and requests fail meanwhile.
+     */
+    async restartApiServer(downMs = 2000): Promise<void> {
+        if (!this.apiServer)
+            throw new Error('restartApiServer: this process did not start the control plane');
+        await stopProcess(this.apiServer.proc);
+        await new Promise((r) => setTimeout(r, downMs));
+        this.apiServer.proc = await this.apiServer.restart();
+    }
+
     /** Attaches to a control plane left running by `up` (reads `<runDir>/state.json`). */
     static async attach(runDir: string): Promise<ControlPlane | undefined> {
         try {
@@ -340,7 +363,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
         // kube-apiserver
         const server = `https://127.0.0.1:${apiPort}`;
         await writeFile(join(runDir, 'audit-policy.yaml'), AUDIT_POLICY);
-        await startProcess(runDir, 'kube-apiserver', join(binDir, 'kube-apiserver'), [
+        const apiArgs = [
             `--etcd-servers=${etcdUrl}`,
             '--bind-address=127.0.0.1', `--secure-port=${apiPort}`, '--advertise-address=127.0.0.1',
             '--endpoint-reconciler-type=none',
@@ -353,19 +376,29 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
             `--audit-policy-file=${join(runDir, 'audit-policy.yaml')}`, `--audit-log-path=${cp.state.auditLogPath}`,
             '--audit-log-maxbackup=0', '--audit-log-maxsize=0',
             '--v=1',
-        ]); // prettier-ignore
+        ]; // prettier-ignore
         const tls = {
             ca: await readFile(ca.cert),
             cert: await readFile(admin.cert),
             key: await readFile(admin.key),
         };
         const apiLog = join(runDir, 'logs', 'kube-apiserver.log');
-        await waitFor(
-            'kube-apiserver /readyz',
-            async () => (await httpStatus(`${server}/readyz`, tls)) === 200,
-            90_000,
-            apiLog,
-        );
+        const startApiServer = async () => {
+            const proc = await startProcess(
+                runDir,
+                'kube-apiserver',
+                join(binDir, 'kube-apiserver'),
+                apiArgs,
+            );
+            await waitFor(
+                'kube-apiserver /readyz',
+                async () => (await httpStatus(`${server}/readyz`, tls)) === 200,
+                90_000,
+                apiLog,
+            );
+            return proc;
+        };
+        cp.apiServer = { proc: await startApiServer(), restart: startApiServer };
         await waitFor(
             'namespace default',
             async () => (await httpStatus(`${server}/api/v1/namespaces/default`, tls)) === 200,
