@@ -193,7 +193,10 @@ program
             shutdownTimeoutMs: parseDuration(s('shutdownTimeout')),
         };
         const { runOperator } = await import('./controller/manager.ts');
-        process.exitCode = await runOperator(settings);
+        const code = await runOperator(settings);
+        process.exitCode = code;
+        // Everything is stopped; do not let a stray handle hold the pod past its grace period.
+        setTimeout(() => process.exit(code), 200).unref();
     });
 
 program

@@ -43,6 +43,7 @@ import type { WriteVerb } from '../runtime/apply.ts';
 import { listWatchFactory, SupervisedInformer } from '../runtime/informer.ts';
 import type { InformerHandlers, InformerHooks, SelectorOptions } from '../runtime/informer.ts';
 import type { ClusterView, ClusterWriter, GeneratedLive } from './ports.ts';
+import { RecentWrites } from './recent-writes.ts';
 
 export const NAMESPACE_LABEL_MANAGER = `${FIELD_MANAGER}-namespace`;
 export const FINALIZER_MANAGER = `${FIELD_MANAGER}-finalizer`;
@@ -78,7 +79,6 @@ export function createInformers(
     hooks: (resource: string) => InformerHooks,
 ): Informers {
     const core = kc.makeApiClient(CoreV1Api);
-    const net = kc.makeApiClient(NetworkingV1Api);
     const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
     const make = <T extends KubernetesObject>(
@@ -121,10 +121,19 @@ export function createInformers(
             (o) => core.listServiceAccountForAllNamespaces(o),
             handlers.serviceAccount,
         ),
+        // Listed through the generic custom-objects path on purpose: it returns the wire JSON, as the watch does.
+        // The typed list would deserialise into client-node models (a rule's `from` becomes `_from`), so objects
+        // from a relist would differ in shape from objects from the watch and look drifted to the diff.
         networkPolicies: make(
             'networkpolicies',
             '/apis/networking.k8s.io/v1/networkpolicies',
-            (o) => net.listNetworkPolicyForAllNamespaces(o),
+            async (o) =>
+                (await custom.listCustomObjectForAllNamespaces({
+                    group: 'networking.k8s.io',
+                    version: 'v1',
+                    resourcePlural: 'networkpolicies',
+                    labelSelector: o.labelSelector,
+                })) as KubernetesListObject<V1NetworkPolicy>,
             handlers.networkPolicy,
             MANAGED_SELECTOR,
         ),
@@ -144,16 +153,16 @@ export function createInformers(
     };
 }
 
-export function viewOf(i: Informers): ClusterView {
+export function viewOf(i: Informers, recent: RecentWrites = new RecentWrites()): ClusterView {
     const profiles = () => i.profiles.list() as IsolationProfile[];
     return {
         profiles,
         profile: (name) => i.profiles.get(name),
         namespaces: () => i.namespaces.list() as V1Namespace[],
-        namespace: (name) => i.namespaces.get(name),
+        namespace: (name) => recent.get('Namespace', '', name, i.namespaces.get(name)),
         serviceAccounts: (ns) => i.serviceAccounts.list(ns) as V1ServiceAccount[],
-        networkPolicies: (ns) => i.networkPolicies.list(ns) as V1NetworkPolicy[],
-        roleBindings: (ns) => i.roleBindings.list(ns) as V1RoleBinding[],
+        networkPolicies: (ns) => recent.merge('NetworkPolicy', ns, i.networkPolicies.list(ns)),
+        roleBindings: (ns) => recent.merge('RoleBinding', ns, i.roleBindings.list(ns)),
         generatedFor(profile) {
             const out: { kind: 'NetworkPolicy' | 'RoleBinding'; obj: GeneratedLive }[] = [];
             for (const np of i.networkPolicies.list()) {
@@ -175,7 +184,11 @@ const API_VERSIONS = {
     RoleBinding: 'rbac.authorization.k8s.io/v1',
 } as const;
 
-export function writerOf(kc: KubeConfig, onWrite?: (verb: WriteVerb, kind: string) => void): ClusterWriter {
+export function writerOf(
+    kc: KubeConfig,
+    recent: RecentWrites,
+    onWrite?: (verb: WriteVerb, kind: string) => void,
+): ClusterWriter {
     const objects = KubernetesObjectApi.makeApiClient(kc);
     const custom = kc.makeApiClient(CustomObjectsApi);
     const networking = kc.makeApiClient(NetworkingV1Api);
@@ -210,30 +223,36 @@ export function writerOf(kc: KubeConfig, onWrite?: (verb: WriteVerb, kind: strin
                 fieldManager: FIELD_MANAGER,
                 force: true,
             };
-            if (obj.kind === 'NetworkPolicy') await networking.patchNamespacedNetworkPolicy(common, opts);
-            else await rbacApi.patchNamespacedRoleBinding(common, opts);
+            const stored =
+                obj.kind === 'NetworkPolicy'
+                    ? await networking.patchNamespacedNetworkPolicy(common, opts)
+                    : await rbacApi.patchNamespacedRoleBinding(common, opts);
+            recent.written(obj.kind, stored);
             onWrite?.('apply', obj.kind);
         },
-        async delete(kind, namespace, name, uid) {
+        async delete(kind, namespace, name, uid, resourceVersion) {
             try {
                 await client.delete(API_VERSIONS[kind], kind, namespace, name, uid ? { uid } : undefined);
+                recent.deleted(kind, { metadata: { name, namespace, resourceVersion } });
             } catch (err) {
                 // The object was replaced (another uid) or already gone: nothing of ours to delete.
                 if (!isNotFound(err) && (err as { code?: number }).code !== 409) throw err;
             }
         },
         async labelNamespace(namespace, profile) {
-            await labelClient.apply({
+            const stored = await labelClient.apply({
                 apiVersion: 'v1',
                 kind: 'Namespace',
                 metadata: { name: namespace, labels: { [LABEL_PROFILE]: profile } },
             });
+            recent.written('Namespace', stored);
         },
         async unlabelNamespace(namespace) {
             try {
-                await labelClient.patchMetadata('v1', 'Namespace', undefined, namespace, {
+                const stored = await labelClient.patchMetadata('v1', 'Namespace', undefined, namespace, {
                     labels: { [LABEL_PROFILE]: null },
                 });
+                recent.written('Namespace', stored);
             } catch (err) {
                 if (!isNotFound(err)) throw err;
             }

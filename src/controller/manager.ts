@@ -8,7 +8,7 @@
  * On SIGTERM the manager stops taking work, lets in-flight reconciles finish (bounded), releases the Lease so a
  * standby takes over at once, and closes the endpoints.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubernetesObject, V1Namespace } from '@kubernetes/client-node';
 
 import { LABEL_PROFILE, NAMESPACE_NAME_LABEL } from '../api/types.ts';
@@ -20,7 +20,8 @@ import { createMetrics } from '../observability/metrics.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { ObservabilityServer } from '../observability/server.ts';
 import { realClock } from '../runtime/clock.ts';
-import type { Clock } from '../runtime/clock.ts';
+import type { Clock, TimerHandle } from '../runtime/clock.ts';
+import { loadPooledKubeConfig, PooledKubeConfig } from '../runtime/kubeconfig.ts';
 import { Resync } from '../runtime/resync.ts';
 import { TerminalError, Workqueue } from '../runtime/workqueue.ts';
 import type { ReconcileReport, WorkqueueMetrics } from '../runtime/workqueue.ts';
@@ -32,16 +33,14 @@ import { NamespaceReconciler } from './namespace-reconciler.ts';
 import { OutcomeStore } from './outcomes.ts';
 import { ProfileReconciler } from './profile-reconciler.ts';
 import type { ClusterView } from './ports.ts';
+import { RecentWrites } from './recent-writes.ts';
 import type { OperatorSettings } from './settings.ts';
 
 const NS_CONTROLLER = 'namespace';
 const PROFILE_CONTROLLER = 'isolationprofile';
 
 export function loadKubeConfig(path: string): KubeConfig {
-    const kc = new KubeConfig();
-    if (path) kc.loadFromFile(path);
-    else kc.loadFromDefault();
-    return kc;
+    return loadPooledKubeConfig(path);
 }
 
 function queueMetrics(m: Metrics, controller: string): Partial<WorkqueueMetrics> {
@@ -219,8 +218,9 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
             },
         }),
     );
-    const view = viewOf(informers);
-    const writer = writerOf(kc, (verb, kind) =>
+    const recent = new RecentWrites(() => clock.now());
+    const view = viewOf(informers, recent);
+    const writer = writerOf(kc, recent, (verb, kind) =>
         metrics.writesTotal.inc({ verb: verb === 'status' ? 'patch' : verb, kind }),
     );
     const events = profileEvents(kc, log, clock);
@@ -337,10 +337,15 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
             resync.stop();
             log.info('shutting down: finishing in-flight reconciles');
             const drain = Promise.all([namespaceQueue.shutDown(), profileQueue.shutDown()]);
+            let timer: TimerHandle | undefined;
             const timedOut = await Promise.race([
                 drain.then(() => false),
-                new Promise<boolean>((r) => clock.setTimeout(() => r(true), settings.shutdownTimeoutMs)),
+                new Promise<boolean>(
+                    (r) => (timer = clock.setTimeout(() => r(true), settings.shutdownTimeoutMs)),
+                ),
             ]);
+            // A pending timer would keep the process alive for the whole grace period.
+            if (timer) clock.clearTimeout(timer);
             if (timedOut) {
                 log.warn('in-flight reconciles did not finish in time; aborting them');
                 await Promise.all([
@@ -352,6 +357,7 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
             await Promise.all(allInformers(informers).map((i) => i.stop()));
             await events.flush();
             await server.close();
+            if (kc instanceof PooledKubeConfig) await kc.closePool();
             log.info('stopped');
             resolveDone(code);
         })();

@@ -148,7 +148,13 @@ export class NamespaceReconciler {
         let firstError: Error | undefined;
         for (const { kind, obj } of liveFor(this.#d.view, name).values()) {
             try {
-                await this.#d.writer.delete(kind, name, obj.metadata!.name!, obj.metadata?.uid);
+                await this.#d.writer.delete(
+                    kind,
+                    name,
+                    obj.metadata!.name!,
+                    obj.metadata?.uid,
+                    obj.metadata?.resourceVersion,
+                );
                 this.#d.onWrite?.('delete', kind);
             } catch (err) {
                 firstError ??= new Error(`delete ${kind} ${obj.metadata?.name}: ${errorMessage(err)}`);
@@ -264,7 +270,13 @@ export class NamespaceReconciler {
             await attempt(`update ${label}`, async () => {
                 // roleRef is immutable: a changed role means delete and create.
                 if (requiresReplace(obj, cur)) {
-                    await writer.delete(obj.kind, name, obj.metadata.name, cur.metadata?.uid);
+                    await writer.delete(
+                        obj.kind,
+                        name,
+                        obj.metadata.name,
+                        cur.metadata?.uid,
+                        cur.metadata?.resourceVersion,
+                    );
                     this.#d.onWrite?.('delete', obj.kind);
                 }
                 await writer.apply(obj);
@@ -282,7 +294,13 @@ export class NamespaceReconciler {
         }
         for (const d of deletes) {
             await attempt(`delete ${d.kind} ${d.obj.metadata?.name}`, async () => {
-                await writer.delete(d.kind, name, d.obj.metadata!.name!, d.obj.metadata?.uid);
+                await writer.delete(
+                    d.kind,
+                    name,
+                    d.obj.metadata!.name!,
+                    d.obj.metadata?.uid,
+                    d.obj.metadata?.resourceVersion,
+                );
                 this.#d.onWrite?.('delete', d.kind);
             });
         }

@@ -34,11 +34,13 @@ export interface ClusterView {
 
 export interface ClusterWriter {
     apply(obj: DesiredObject): Promise<void>;
+    /** Deletes the version the cache showed (`uid` as precondition; `resourceVersion` for read-your-writes). */
     delete(
         kind: 'NetworkPolicy' | 'RoleBinding',
         namespace: string,
         name: string,
         uid?: string,
+        resourceVersion?: string,
     ): Promise<void>;
     /** Sets `isolation.dev/profile=<profile>` on the namespace (server-side apply, own field manager). */
     labelNamespace(namespace: string, profile: string): Promise<void>;

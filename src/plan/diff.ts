@@ -93,7 +93,9 @@ function canonicalPort(v: unknown): Json {
 function canonicalRule(v: unknown, peersKey: 'from' | 'to'): Json {
     const out: Json = {};
     if (!isRecord(v)) return out;
-    const peers = arr(v[peersKey]).map(canonicalPeer);
+    // client-node's typed models call `from` `_from`; accept both shapes so a typed object never looks drifted.
+    const raw = v[peersKey] ?? (peersKey === 'from' ? v._from : undefined);
+    const peers = arr(raw).map(canonicalPeer);
     if (peers.length > 0) out[peersKey] = peers;
     const ports = arr(v.ports).map(canonicalPort);
     if (ports.length > 0) out.ports = ports;

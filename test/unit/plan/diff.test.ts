@@ -419,3 +419,22 @@ describe('plan/diff', () => {
         });
     });
 });
+
+describe('diff: client-node model shapes', () => {
+    it('treats a typed model rule (`_from`) like the wire shape (`from`)', async () => {
+        const { plan, needsApply } = await import('../../../src/plan/index.ts');
+        const objects = plan({
+            namespace: { name: 'ns', labels: {} },
+            profile: {
+                metadata: { name: 'p', uid: 'u', creationTimestamp: '2026-01-01T00:00:00Z' },
+                spec: { namespaces: { names: ['ns'] } },
+            },
+            serviceAccounts: [],
+        });
+        const same = objects.find((o) => o.metadata.name === 'isolation-same-namespace')!;
+        const typed = JSON.parse(JSON.stringify(same).replace(/"from":/g, '"_from":')) as unknown;
+        assert.equal(needsApply(same, typed), false);
+        const lost = JSON.parse(JSON.stringify(same).replace(/"from":\[[^\]]*\]/g, '"from":[]')) as unknown;
+        assert.equal(needsApply(same, lost), true, 'a rule that lost its peers must be re-applied');
+    });
+});

@@ -1,0 +1,59 @@
+/**
+ * Command-line flags of the benchmark (`npm run bench -- --namespaces 1000 ...`), parsed with commander and
+ * validated into bounded numbers so every loop the bench runs has a known size.
+ */
+import { Command } from 'commander';
+
+export interface BenchOptions {
+    namespaces: number;
+    concurrency: number;
+    idleSeconds: number;
+    latencySeconds: number;
+    rate: number;
+    keep: boolean;
+    cpuProf: boolean;
+    /** Concurrency of untimed fixture creation and cleanup. */
+    fixtureConcurrency: number;
+}
+
+function int(name: string, min: number, max: number): (v: string) => number {
+    return (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < min || n > max)
+            throw new Error(`--${name} must be an integer in [${min}, ${max}]`);
+        return n;
+    };
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+    const cmd = new Command()
+        .name('bench')
+        .description('isolation-operator benchmark on a fresh local control plane')
+        .option('--namespaces <n>', 'namespaces in the converge phase', int('namespaces', 1, 50_000), 1000)
+        .option(
+            '--concurrency <n>',
+            'operator --concurrency and baseline client concurrency',
+            int('concurrency', 1, 64),
+            4,
+        )
+        .option('--idle-seconds <s>', 'idle window for the zero-write check', int('idle-seconds', 1, 600), 60)
+        .option(
+            '--latency-seconds <s>',
+            'duration of namespace churn in the latency phase',
+            int('latency-seconds', 0, 300),
+            30,
+        )
+        .option('--rate <n>', 'namespaces created per second in the latency phase', int('rate', 1, 200), 20)
+        .option(
+            '--fixture-concurrency <n>',
+            'parallel requests creating fixtures (untimed)',
+            int('fixture-concurrency', 1, 64),
+            16,
+        )
+        .option('--keep', 'leave the control plane running at the end (prints how to stop it)', false)
+        .option('--cpu-prof', 'write V8 CPU profiles of the operator to bench/results/profiles', false)
+        .exitOverride();
+    cmd.parse(argv, { from: 'user' });
+    const o = cmd.opts<BenchOptions>();
+    return { ...o, keep: o.keep === true, cpuProf: o.cpuProf === true };
+}

@@ -1,0 +1,150 @@
+/**
+ * The benchmark result: one JSON document per run (under bench/results/, named by date and N) and the table
+ * printed at the end, each measured value next to its DESIGN §7 target.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import type { Summary } from './stats.ts';
+import { round } from './stats.ts';
+
+export interface BenchResult {
+    startedAt: string;
+    machine: { nproc: number; memoryGiB: number; node: string; cpuModel: string; loadAvgAtStart: number[] };
+    options: Record<string, unknown>;
+    baseline: { seconds: number; requests: number; writesPerSecond: number; objectsPerNamespace: number };
+    /** The same baseline over one shared connection pool (client-node opens a TLS connection per request). */
+    pooledBaseline: {
+        seconds: number;
+        requests: number;
+        writesPerSecond: number;
+        objectsPerNamespace: number;
+    };
+    converge: {
+        seconds: number;
+        ratio: number;
+        expected: number;
+        arrived: number;
+        firstObjectSeconds: number;
+        settledSeconds: number;
+    };
+    latency: Summary & { rate: number; created: number; missing: number; createErrors: number };
+    steady: {
+        idleSeconds: number;
+        idleWrites: number;
+        /** The first writes found (capped at 50). */
+        idleWriteList: string[];
+        restartWrites: number;
+        restartWriteList: string[];
+        restartSettled: boolean;
+    };
+    cost: {
+        peakRssMiB: number;
+        steadyRssMiB: number;
+        restartPeakRssMiB: number;
+        convergeCpuSeconds: number;
+        totalCpuSeconds: number;
+        restartCpuSeconds: number;
+        apiRequestsPerNamespace: number;
+        writesPerNamespace: number;
+        convergeRequestsByVerb: Record<string, number>;
+        restartRequests: number;
+        idleHeapUsedMiB: number;
+        idleHeapTotalMiB: number;
+        idleExternalMiB: number;
+        operatorWriteCounter: number;
+        cluster: { namespaces: number; serviceAccounts: number; generatedObjects: number };
+    };
+    notes: string[];
+}
+
+type Row = [string, string, string, string];
+
+function fmt(v: number, digits = 2): string {
+    return Number.isFinite(v) ? String(round(v, digits)) : 'n/a';
+}
+
+const ok = (pass: boolean) => (pass ? 'ok' : 'MISS');
+
+export function tableRows(r: BenchResult): Row[] {
+    const n = Number(r.options.namespaces);
+    return [
+        [
+            'baseline: plain client writes',
+            `${fmt(r.baseline.seconds)} s (${fmt(r.baseline.writesPerSecond, 0)} writes/s)`,
+            '',
+            '',
+        ],
+        [
+            'baseline: pooled connections',
+            `${fmt(r.pooledBaseline.seconds)} s (${fmt(r.pooledBaseline.writesPerSecond, 0)} writes/s)`,
+            '',
+            '',
+        ],
+        [
+            'converge: operator',
+            `${fmt(r.converge.seconds)} s (${r.converge.arrived}/${r.converge.expected} objects)`,
+            '',
+            '',
+        ],
+        ['converge / pooled baseline', fmt(r.converge.seconds / r.pooledBaseline.seconds), '', ''],
+        ['converge / baseline', fmt(r.converge.ratio), '<= 1.2', ok(r.converge.ratio <= 1.2)],
+        ['latency p50', `${fmt(r.latency.p50, 0)} ms`, '<= 100 ms', ok(r.latency.p50 <= 100)],
+        ['latency p95', `${fmt(r.latency.p95, 0)} ms`, '', ''],
+        ['latency p99', `${fmt(r.latency.p99, 0)} ms`, '<= 1000 ms', ok(r.latency.p99 <= 1000)],
+        [
+            'latency samples',
+            `${r.latency.count} of ${r.latency.created} at ${r.latency.rate}/s (missing ${r.latency.missing})`,
+            '',
+            '',
+        ],
+        [
+            'writes in idle',
+            `${r.steady.idleWrites} over ${r.steady.idleSeconds} s`,
+            '0',
+            ok(r.steady.idleWrites === 0),
+        ],
+        ['writes after restart', String(r.steady.restartWrites), '0', ok(r.steady.restartWrites === 0)],
+        [
+            'operator peak RSS',
+            `${fmt(r.cost.peakRssMiB, 0)} MiB`,
+            n >= 10_000 ? '<= 200 MB' : '',
+            n >= 10_000 ? ok(r.cost.peakRssMiB * 1.048576 <= 200) : '',
+        ],
+        [
+            'operator steady RSS',
+            `${fmt(r.cost.steadyRssMiB, 0)} MiB (V8 heap used ${fmt(r.cost.idleHeapUsedMiB, 0)} MiB)`,
+            '',
+            '',
+        ],
+        ['operator CPU in converge', `${fmt(r.cost.convergeCpuSeconds)} s`, '', ''],
+        ['operator CPU whole run', `${fmt(r.cost.totalCpuSeconds)} s`, '', ''],
+        ['API requests / namespace', fmt(r.cost.apiRequestsPerNamespace), '', ''],
+        [
+            'writes / namespace',
+            `${fmt(r.cost.writesPerNamespace)} (minimum ${r.baseline.objectsPerNamespace + 1})`,
+            '',
+            '',
+        ],
+    ];
+}
+
+export function formatTable(rows: Row[]): string {
+    const head: Row = ['metric', 'measured', 'target', ''];
+    const all = [head, ...rows];
+    const widths = [0, 1, 2, 3].map((i) => Math.max(...all.map((r) => r[i]!.length)));
+    const line = (r: Row) =>
+        r
+            .map((c, i) => c.padEnd(widths[i]!))
+            .join(' | ')
+            .trimEnd();
+    return [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
+}
+
+export async function writeResult(dir: string, r: BenchResult): Promise<string> {
+    await mkdir(dir, { recursive: true });
+    const stamp = r.startedAt.replace(/[:]/g, '').replace(/\..*$/, '');
+    const path = join(dir, `${stamp}-n${String(r.options.namespaces)}.json`);
+    await writeFile(path, JSON.stringify(r, null, 2) + '\n');
+    return path;
+}

@@ -1,0 +1,113 @@
+/**
+ * Read-your-writes for the informer caches. After the operator writes an object, the watch event that brings the
+ * new version into the cache arrives a little later; a reconcile that runs in between (often the one triggered by
+ * the operator's own previous write) would see the old version and write again. This overlay keeps the object
+ * each write returned (or a tombstone for a delete) until the cache holds that resourceVersion or a newer one.
+ *
+ * Design: resourceVersions are compared as integers. Kubernetes calls them opaque, but every etcd3-backed API
+ * server issues them from one monotonic revision counter; if one does not parse, the cache wins, so the worst
+ * case is the extra write this module exists to avoid, never a missed change. A newer version in the cache
+ * (someone else's edit) always wins, so drift is never hidden; entries also expire after a minute.
+ */
+import type { KubernetesObject } from '@kubernetes/client-node';
+
+interface Entry {
+    obj: KubernetesObject | undefined;
+    rv: bigint;
+    at: number;
+}
+
+const TTL_MS = 60_000;
+
+function rvOf(obj: KubernetesObject | undefined): bigint | undefined {
+    const rv = obj?.metadata?.resourceVersion;
+    if (!rv || !/^\d+$/.test(rv)) return undefined;
+    return BigInt(rv);
+}
+
+export class RecentWrites {
+    /** kind → namespace ('' for cluster-scoped) → name → entry */
+    #m = new Map<string, Map<string, Map<string, Entry>>>();
+    #now: () => number;
+
+    constructor(now: () => number = Date.now) {
+        this.#now = now;
+    }
+
+    #bucket(kind: string, namespace: string, create: boolean): Map<string, Entry> | undefined {
+        let byNs = this.#m.get(kind);
+        if (!byNs) {
+            if (!create) return undefined;
+            byNs = new Map();
+            this.#m.set(kind, byNs);
+        }
+        let b = byNs.get(namespace);
+        if (!b && create) {
+            b = new Map();
+            byNs.set(namespace, b);
+        }
+        return b;
+    }
+
+    /** Records the object a write returned. */
+    written(kind: string, obj: KubernetesObject): void {
+        const rv = rvOf(obj);
+        const name = obj.metadata?.name;
+        if (rv === undefined || !name) return;
+        this.#bucket(kind, obj.metadata?.namespace ?? '', true)!.set(name, { obj, rv, at: this.#now() });
+    }
+
+    /** Records a delete of the version the cache showed (`deleted`). */
+    deleted(kind: string, deleted: KubernetesObject): void {
+        const rv = rvOf(deleted);
+        const name = deleted.metadata?.name;
+        if (rv === undefined || !name) return;
+        this.#bucket(kind, deleted.metadata?.namespace ?? '', true)!.set(name, {
+            obj: undefined,
+            rv,
+            at: this.#now(),
+        });
+    }
+
+    /** The cache's objects of one kind and namespace, with newer own writes laid over them. */
+    merge<T extends KubernetesObject>(kind: string, namespace: string, cached: readonly T[]): T[] {
+        const b = this.#bucket(kind, namespace, false);
+        if (!b || b.size === 0) return [...cached];
+        const byName = new Map<string, T>();
+        for (const o of cached) byName.set(o.metadata?.name ?? '', o);
+        const now = this.#now();
+        for (const [name, e] of b) {
+            const cur = byName.get(name);
+            const cacheRv = rvOf(cur);
+            const fresh =
+                e.obj === undefined
+                    ? cacheRv !== undefined && cacheRv > e.rv
+                    : cacheRv !== undefined && cacheRv >= e.rv;
+            if (fresh || now - e.at > TTL_MS || (e.obj === undefined && cur === undefined)) {
+                b.delete(name); // the cache caught up (or the entry is too old to trust)
+                continue;
+            }
+            if (e.obj === undefined) byName.delete(name);
+            else byName.set(name, e.obj as T);
+        }
+        return [...byName.values()];
+    }
+
+    /** One object: the cached one unless an own write is newer. */
+    get<T extends KubernetesObject>(
+        kind: string,
+        namespace: string,
+        name: string,
+        cached: T | undefined,
+    ): T | undefined {
+        const b = this.#bucket(kind, namespace, false);
+        if (!b?.has(name)) return cached;
+        return this.merge(kind, namespace, cached ? [cached] : []).find((o) => o.metadata?.name === name);
+    }
+
+    get size(): number {
+        let n = 0;
+        for (const byNs of this.#m.values()) for (const b of byNs.values()) n += b.size;
+        return n;
+    }
+}

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import type { KubernetesObject } from '@kubernetes/client-node';
+
+import { RecentWrites } from '../../../src/controller/recent-writes.ts';
+
+const obj = (name: string, rv: string, extra: Record<string, unknown> = {}): KubernetesObject => ({
+    metadata: { name, namespace: 'ns', resourceVersion: rv },
+    ...extra,
+});
+
+describe('RecentWrites (read-your-writes over the informer cache)', () => {
+    it('shows an own write the cache has not seen yet', () => {
+        const r = new RecentWrites();
+        r.written('NetworkPolicy', obj('a', '10'));
+        assert.deepEqual(
+            r.merge<KubernetesObject>('NetworkPolicy', 'ns', []).map((o) => o.metadata?.name),
+            ['a'],
+        );
+    });
+
+    it('prefers a newer cached version (someone else edited it) and forgets the entry once the cache caught up', () => {
+        const r = new RecentWrites();
+        r.written('NetworkPolicy', obj('a', '10', { mark: 'ours' }));
+        const older = r.merge('NetworkPolicy', 'ns', [obj('a', '9', { mark: 'old' })]);
+        assert.equal((older[0] as unknown as { mark: string }).mark, 'ours');
+        const newer = r.merge('NetworkPolicy', 'ns', [obj('a', '12', { mark: 'theirs' })]);
+        assert.equal((newer[0] as unknown as { mark: string }).mark, 'theirs');
+        assert.equal(r.size, 0);
+    });
+
+    it('hides a deleted object until the cache drops it, but shows a re-created one', () => {
+        const r = new RecentWrites();
+        r.deleted('NetworkPolicy', obj('a', '10'));
+        assert.deepEqual(r.merge('NetworkPolicy', 'ns', [obj('a', '10')]), []);
+        assert.equal(
+            r.merge('NetworkPolicy', 'ns', [obj('a', '15')]).length,
+            1,
+            'a newer object of that name is real',
+        );
+    });
+
+    it('lets entries expire and ignores unparsable resourceVersions', () => {
+        let now = 0;
+        const r = new RecentWrites(() => now);
+        r.written('NetworkPolicy', obj('a', '10'));
+        r.written('NetworkPolicy', obj('b', 'not-a-number'));
+        now = 61_000;
+        assert.deepEqual(r.merge('NetworkPolicy', 'ns', []), []);
+        assert.equal(r.size, 0);
+    });
+
+    it('keeps kinds and namespaces apart', () => {
+        const r = new RecentWrites();
+        r.written('RoleBinding', obj('a', '10'));
+        assert.deepEqual(r.merge('NetworkPolicy', 'ns', []), []);
+        assert.deepEqual(r.merge('RoleBinding', 'other', []), []);
+        assert.equal(r.get('RoleBinding', 'ns', 'a', undefined)?.metadata?.resourceVersion, '10');
+    });
+});
