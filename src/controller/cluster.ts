@@ -44,6 +44,13 @@ import { listWatchFactory, SupervisedInformer } from '../runtime/informer.ts';
 import type { InformerHandlers, InformerHooks, SelectorOptions } from '../runtime/informer.ts';
 import type { ClusterView, ClusterWriter, GeneratedLive } from './ports.ts';
 import { RecentWrites } from './recent-writes.ts';
+import {
+    trimClusterRole,
+    trimNamespace,
+    trimNetworkPolicy,
+    trimRoleBinding,
+    trimServiceAccount,
+} from './trim.ts';
 
 export const NAMESPACE_LABEL_MANAGER = `${FIELD_MANAGER}-namespace`;
 export const FINALIZER_MANAGER = `${FIELD_MANAGER}-finalizer`;
@@ -87,6 +94,7 @@ export function createInformers(
         list: (o: SelectorOptions) => Promise<KubernetesListObject<T>>,
         h: InformerHandlers<T>,
         selector?: string,
+        transform?: (obj: T) => T,
     ) =>
         new SupervisedInformer<T>({
             name,
@@ -95,6 +103,7 @@ export function createInformers(
             handlers: h,
             hooks: hooks(name),
             labelSelector: selector,
+            ...(transform ? { transform } : {}),
         });
     return {
         profiles: make<IsolationProfile & KubernetesObject>(
@@ -114,12 +123,16 @@ export function createInformers(
             '/api/v1/namespaces',
             (o) => core.listNamespace(o),
             handlers.namespace,
+            undefined,
+            trimNamespace,
         ),
         serviceAccounts: make(
             'serviceaccounts',
             '/api/v1/serviceaccounts',
             (o) => core.listServiceAccountForAllNamespaces(o),
             handlers.serviceAccount,
+            undefined,
+            trimServiceAccount,
         ),
         // Listed through the generic custom-objects path on purpose: it returns the wire JSON, as the watch does.
         // The typed list would deserialise into client-node models (a rule's `from` becomes `_from`), so objects
@@ -136,6 +149,7 @@ export function createInformers(
                 })) as KubernetesListObject<V1NetworkPolicy>,
             handlers.networkPolicy,
             MANAGED_SELECTOR,
+            trimNetworkPolicy,
         ),
         roleBindings: make(
             'rolebindings',
@@ -143,12 +157,15 @@ export function createInformers(
             (o) => rbac.listRoleBindingForAllNamespaces(o),
             handlers.roleBinding,
             MANAGED_SELECTOR,
+            trimRoleBinding,
         ),
         clusterRoles: make(
             'clusterroles',
             '/apis/rbac.authorization.k8s.io/v1/clusterroles',
             (o) => rbac.listClusterRole(o),
             handlers.clusterRole,
+            undefined,
+            trimClusterRole,
         ),
     };
 }

@@ -74,7 +74,9 @@ export function foreignManager(meta: V1ObjectMeta | undefined): string | undefin
         (m) => m.manager && !m.manager.startsWith(FIELD_MANAGER),
     );
     if (entries.length === 0) return undefined;
-    entries.sort((a, b) => String(a.time ?? '').localeCompare(String(b.time ?? '')));
+    // `time` is a Date from a typed list and an ISO string from a watch event.
+    const t = (x: unknown) => (x ? new Date(x as string | Date).getTime() : 0);
+    entries.sort((a, b) => t(a.time) - t(b.time));
     return entries[entries.length - 1]?.manager;
 }
 

@@ -29,6 +29,7 @@ export class RecentWrites {
     /** kind → namespace ('' for cluster-scoped) → name → entry */
     #m = new Map<string, Map<string, Map<string, Entry>>>();
     #now: () => number;
+    #lastSweep = 0;
 
     constructor(now: () => number = Date.now) {
         this.#now = now;
@@ -49,8 +50,22 @@ export class RecentWrites {
         return b;
     }
 
+    /** Drops expired entries of namespaces no reconcile read again (bounded memory). */
+    #sweep(): void {
+        const now = this.#now();
+        if (now - this.#lastSweep < TTL_MS) return;
+        this.#lastSweep = now;
+        for (const byNs of this.#m.values()) {
+            for (const [ns, b] of byNs) {
+                for (const [name, e] of b) if (now - e.at > TTL_MS) b.delete(name);
+                if (b.size === 0) byNs.delete(ns);
+            }
+        }
+    }
+
     /** Records the object a write returned. */
     written(kind: string, obj: KubernetesObject): void {
+        this.#sweep();
         const rv = rvOf(obj);
         const name = obj.metadata?.name;
         if (rv === undefined || !name) return;
@@ -59,6 +74,7 @@ export class RecentWrites {
 
     /** Records a delete of the version the cache showed (`deleted`). */
     deleted(kind: string, deleted: KubernetesObject): void {
+        this.#sweep();
         const rv = rvOf(deleted);
         const name = deleted.metadata?.name;
         if (rv === undefined || !name) return;

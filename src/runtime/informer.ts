@@ -39,6 +39,35 @@ export interface SelectorOptions {
 
 export interface InformerFactoryArgs<T extends KubernetesObject> extends SelectorOptions {
     listFn: ListPromise<T>;
+    /** Applied to every object of a watch event before it enters the cache (the list is transformed by the caller). */
+    transform?: (obj: T) => T;
+}
+
+/** Objects kept in a cache can be trimmed to what the controller reads (e.g. without managedFields). */
+export type Transform<T> = (obj: T) => T;
+
+/** A Watch that passes ADDED/MODIFIED/DELETED objects through `transform` (ERROR and BOOKMARK untouched). */
+class TransformingWatch<T> extends Watch {
+    readonly #transform: Transform<T>;
+    constructor(kc: KubeConfig, transform: Transform<T>) {
+        super(kc);
+        this.#transform = transform;
+    }
+    override watch(
+        path: string,
+        queryParams: Record<string, string | number | boolean | undefined>,
+        callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+        done: (err: unknown) => void,
+    ): Promise<AbortController> {
+        const t = this.#transform;
+        return super.watch(
+            path,
+            queryParams,
+            (phase, obj: unknown, watchObj) =>
+                callback(phase, phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? t(obj as T) : obj, watchObj),
+            done,
+        );
+    }
 }
 
 /** Builds one (not yet started) informer; called once per (re)start. */
@@ -49,8 +78,15 @@ export function listWatchFactory<T extends KubernetesObject>(
     kc: KubeConfig,
     path: string,
 ): InformerFactory<T> {
-    return ({ listFn, labelSelector, fieldSelector }) =>
-        new ListWatch<T>(path, new Watch(kc), listFn, false, labelSelector, fieldSelector);
+    return ({ listFn, labelSelector, fieldSelector, transform }) =>
+        new ListWatch<T>(
+            path,
+            transform ? new TransformingWatch(kc, transform) : new Watch(kc),
+            listFn,
+            false,
+            labelSelector,
+            fieldSelector,
+        );
 }
 
 export interface InformerHandlers<T> {
@@ -87,6 +123,11 @@ export interface SupervisedInformerOptions<T extends KubernetesObject> extends S
     list: (opts: SelectorOptions) => Promise<KubernetesListObject<T>>;
     factory: InformerFactory<T>;
     handlers: InformerHandlers<T>;
+    /**
+     * Trims each object (listed or watched) before it is cached and handed to handlers, e.g. dropping
+     * managedFields. Caches dominate an operator's memory; keep only what reconciles read. Must not mutate its input.
+     */
+    transform?: Transform<T>;
     hooks?: InformerHooks;
     backoff?: BackoffOptions;
     clock?: Clock;
@@ -226,13 +267,15 @@ export class SupervisedInformer<T extends KubernetesObject> {
         const selectors: SelectorOptions = {};
         if (labelSelector !== undefined) selectors.labelSelector = labelSelector;
         if (fieldSelector !== undefined) selectors.fieldSelector = fieldSelector;
+        const transform = this.#opts.transform;
         const listFn: ListPromise<T> = async () => {
             const result = await this.#opts.list(selectors);
+            if (transform) result.items = result.items.map(transform);
             // The informer fills its cache in the continuation of this promise; look after that.
             this.#defer(() => this.#onListed(gen));
             return result;
         };
-        const informer = this.#opts.factory({ listFn, ...selectors });
+        const informer = this.#opts.factory({ listFn, ...selectors, ...(transform ? { transform } : {}) });
         const gen: Generation<T> = { informer, passThrough: this.#serving === undefined, dead: false };
         if (this.#serving === undefined) this.#serving = informer;
         this.#current = gen;

@@ -57,3 +57,18 @@ describe('RecentWrites (read-your-writes over the informer cache)', () => {
         assert.equal(r.get('RoleBinding', 'ns', 'a', undefined)?.metadata?.resourceVersion, '10');
     });
 });
+
+describe('RecentWrites memory', () => {
+    it('sweeps expired entries of namespaces that are never read again', () => {
+        let now = 100_000;
+        const r = new RecentWrites(() => now);
+        for (let i = 0; i < 100; i++)
+            r.written('NetworkPolicy', {
+                metadata: { name: 'a', namespace: `ns${i}`, resourceVersion: '1' },
+            });
+        assert.equal(r.size, 100);
+        now += 61_000;
+        r.written('NetworkPolicy', { metadata: { name: 'b', namespace: 'other', resourceVersion: '2' } });
+        assert.equal(r.size, 1);
+    });
+});

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import type { V1Namespace, V1NetworkPolicy, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
+
+import {
+    trimNamespace,
+    trimNetworkPolicy,
+    trimRoleBinding,
+    trimServiceAccount,
+} from '../../../src/controller/trim.ts';
+import { foreignManager } from '../../../src/controller/namespace-reconciler.ts';
+
+const bulky = {
+    annotations: { 'kubectl.kubernetes.io/last-applied-configuration': 'x'.repeat(5000) },
+    managedFields: [
+        {
+            manager: 'isolation-operator',
+            operation: 'Apply',
+            time: new Date('2026-01-01T00:00:00Z'),
+            fieldsV1: { 'f:spec': {} },
+        },
+        {
+            manager: 'kubectl-edit',
+            operation: 'Update',
+            time: new Date('2026-01-02T00:00:00Z'),
+            fieldsV1: { 'f:spec': {} },
+        },
+    ],
+};
+
+describe('cache trimming', () => {
+    it('keeps of a namespace only identity, labels and lifecycle timestamps', () => {
+        const ns = {
+            metadata: {
+                name: 'a',
+                uid: 'u',
+                resourceVersion: '5',
+                labels: { x: 'y' },
+                creationTimestamp: new Date(0),
+                ...bulky,
+            },
+            spec: { finalizers: ['kubernetes'] },
+            status: { phase: 'Active' },
+        } as V1Namespace;
+        const t = trimNamespace(ns);
+        assert.deepEqual(t.metadata, {
+            name: 'a',
+            uid: 'u',
+            resourceVersion: '5',
+            labels: { x: 'y' },
+            creationTimestamp: new Date(0),
+        });
+        assert.equal(t.kind, 'Namespace');
+        assert.equal('status' in t, false);
+        assert.equal(ns.metadata?.annotations !== undefined, true, 'the input is not mutated');
+    });
+
+    it('keeps of a ServiceAccount its name, namespace and labels', () => {
+        const sa = {
+            metadata: { name: 's', namespace: 'n', labels: { r: 'x' }, ...bulky },
+            secrets: [{ name: 'tok' }],
+        } as V1ServiceAccount;
+        assert.deepEqual(trimServiceAccount(sa).metadata, { name: 's', namespace: 'n', labels: { r: 'x' } });
+        assert.equal('secrets' in trimServiceAccount(sa), false);
+    });
+
+    it('keeps what the diff and the drift report read on generated objects', () => {
+        const np = {
+            metadata: {
+                name: 'p',
+                namespace: 'n',
+                ownerReferences: [{ apiVersion: 'v', kind: 'K', name: 'o', uid: 'u' }],
+                ...bulky,
+            },
+            spec: { podSelector: {}, policyTypes: ['Ingress'] },
+        } as V1NetworkPolicy;
+        const t = trimNetworkPolicy(np);
+        assert.deepEqual(t.spec, np.spec);
+        assert.deepEqual(t.metadata?.ownerReferences, np.metadata?.ownerReferences);
+        assert.equal(t.metadata?.annotations, undefined);
+        assert.equal(JSON.stringify(t).includes('fieldsV1'), false);
+        assert.equal(foreignManager(t.metadata), 'kubectl-edit');
+        const rb = {
+            metadata: { name: 'r', namespace: 'n', ...bulky },
+            roleRef: { apiGroup: 'g', kind: 'ClusterRole', name: 'view' },
+            subjects: [{ kind: 'User', name: 'u' }],
+        } as V1RoleBinding;
+        const tr = trimRoleBinding(rb);
+        assert.deepEqual(tr.roleRef, rb.roleRef);
+        assert.deepEqual(tr.subjects, rb.subjects);
+        assert.ok(JSON.stringify(tr).length < JSON.stringify(rb).length / 10);
+    });
+});
