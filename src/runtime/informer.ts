@@ -64,7 +64,11 @@ class TransformingWatch<T> extends Watch {
             path,
             queryParams,
             (phase, obj: unknown, watchObj) =>
-                callback(phase, phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? t(obj as T) : obj, watchObj),
+                callback(
+                    phase,
+                    phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? t(obj as T) : obj,
+                    watchObj,
+                ),
             done,
         );
     }
