@@ -232,6 +232,8 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         settings: settings.plan,
         onDriftCorrected: (kind) => metrics.driftCorrections.inc({ kind }),
         onDriftDetected: (kind) => metrics.driftDetected.inc({ kind }),
+        onApplyResult: (kind, result) => metrics.applyTotal.inc({ kind, result }),
+        bindableRoles: settings.bindableRoles,
     });
     reconcilers.profile = new ProfileReconciler({
         view,

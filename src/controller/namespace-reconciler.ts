@@ -37,6 +37,22 @@ export interface NamespaceReconcilerDeps {
     onDriftCorrected?: (kind: string) => void;
     onDriftDetected?: (kind: string) => void;
     onWrite?: (verb: 'apply' | 'delete' | 'label', kind: string) => void;
+    /** Per desired object: written, already converged, or failed. */
+    onApplyResult?: (kind: string, result: 'applied' | 'unchanged' | 'error') => void;
+    /** The ClusterRoles the operator's RBAC lets it bind (`--bindable-roles`); only used to explain a refusal. */
+    bindableRoles?: string[];
+}
+
+/** Adds to a refused RoleBinding the reason an operator is most likely to need: the role is not bindable. */
+export function explainRefusal(obj: DesiredObject, err: unknown, bindable: string[] | undefined): unknown {
+    if (obj.kind !== 'RoleBinding' || errorCode(err) !== 403 || !bindable) return err;
+    const role = obj.roleRef;
+    if (role.kind !== 'ClusterRole' || bindable.includes(role.name)) return err;
+    const e = new Error(
+        `${errorMessage(err)} (ClusterRole "${role.name}" is not among the roles the operator may bind: ` +
+            `${bindable.join(', ')}; see config/rbac/bindable_roles.yaml)`,
+    );
+    return Object.assign(e, { code: 403 });
 }
 
 /** Status code of a Kubernetes API error, if any. */
@@ -249,11 +265,20 @@ export class NamespaceReconciler {
                 this.#d.onWrite?.('label', 'Namespace');
             });
         }
-        for (const obj of creates) {
-            await attempt(`create ${obj.kind} ${obj.metadata.name}`, async () => {
+        const apply = async (obj: DesiredObject) => {
+            try {
                 await writer.apply(obj);
                 this.#d.onWrite?.('apply', obj.kind);
-            });
+                this.#d.onApplyResult?.(obj.kind, 'applied');
+            } catch (err) {
+                this.#d.onApplyResult?.(obj.kind, 'error');
+                throw explainRefusal(obj, err, this.#d.bindableRoles);
+            }
+        };
+        const changing = new Set<DesiredObject>([...creates, ...updates.map((u) => u.obj)]);
+        for (const obj of desired) if (!changing.has(obj)) this.#d.onApplyResult?.(obj.kind, 'unchanged');
+        for (const obj of creates) {
+            await attempt(`create ${obj.kind} ${obj.metadata.name}`, () => apply(obj));
         }
         for (const { obj, live: cur } of updates) {
             const manager = foreignManager(cur.metadata);
@@ -281,8 +306,7 @@ export class NamespaceReconciler {
                     );
                     this.#d.onWrite?.('delete', obj.kind);
                 }
-                await writer.apply(obj);
-                this.#d.onWrite?.('apply', obj.kind);
+                await apply(obj);
             });
             if (manager) {
                 this.#d.onDriftCorrected?.(obj.kind);
