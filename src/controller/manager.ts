@@ -14,7 +14,7 @@ import type { KubernetesObject, V1Namespace } from '@kubernetes/client-node';
 import { LABEL_PROFILE, NAMESPACE_NAME_LABEL } from '../api/types.ts';
 import type { IsolationProfile } from '../api/types.ts';
 import { NAME_DEFAULT_DENY, selects } from '../plan/index.ts';
-import { createLogger, errorFields } from '../observability/logger.ts';
+import { createLogger, errorFields, reconcileLogger } from '../observability/logger.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -133,7 +133,14 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         metrics: queueMetrics(metrics, NS_CONTROLLER),
         onResult: onResult(NS_CONTROLLER),
         reconcile: async (key, ctx) => {
-            const res = await reconcilers.ns!.reconcile(key);
+            const res = await reconcilers.ns!.reconcile(
+                key,
+                reconcileLogger(log, {
+                    controller: NS_CONTROLLER,
+                    namespace: key,
+                    reconcileID: ctx.reconcileID,
+                }),
+            );
             for (const p of res.profiles) profileQueue.addAfter(p, settings.statusDelayMs);
             const seen = firstSeen.get(key);
             if (seen !== undefined && !res.error) {

@@ -17,6 +17,8 @@ import type { IsolationProfile, PlannedAction } from '../api/types.ts';
 import { needsApply, neverGovernSet, plan, requiresReplace, resolveNamespace } from '../plan/index.ts';
 import type { DesiredObject, PlanSettings } from '../plan/index.ts';
 import type { NamespaceOutcome, OutcomeStore } from './outcomes.ts';
+import { silentLogger } from '../observability/logger.ts';
+import type { Logger } from '../observability/logger.ts';
 import type { ClusterView, ClusterWriter, GeneratedLive, ProfileEvents } from './ports.ts';
 
 export interface ReconcileResult {
@@ -117,7 +119,8 @@ export class NamespaceReconciler {
         this.#neverGovern = neverGovernSet(deps.settings);
     }
 
-    async reconcile(name: string): Promise<ReconcileResult> {
+    /** Reconciles one namespace; `log` is the reconcile's child logger (controller, namespace, reconcileID). */
+    async reconcile(name: string, log: Logger = silentLogger()): Promise<ReconcileResult> {
         const { view, outcomes } = this.#d;
         const ns = view.namespace(name);
         const previous = outcomes.get(name)?.profile;
@@ -148,8 +151,14 @@ export class NamespaceReconciler {
             return { profiles: [...touched], error, terminal: error ? isTerminal(error) : undefined };
         }
         touched.add(winner.metadata.name);
-        const outcome = await this.#govern(ns, winner);
+        const w = { created: 0, updated: 0, deleted: 0, labelled: 0 };
+        const outcome = await this.#govern(ns, winner, w);
         outcomes.set(outcome);
+        const meta = { profile: winner.metadata.name, state: outcome.state, ...w };
+        if (outcome.state === 'Failed')
+            log.warn('namespace not fully enforced', { ...meta, error: outcome.message });
+        else if (w.created + w.updated + w.deleted + w.labelled > 0) log.info('namespace reconciled', meta);
+        else log.debug('namespace up to date', meta);
         if (outcome.state === 'Failed') {
             return {
                 profiles: [...touched],
@@ -189,7 +198,11 @@ export class NamespaceReconciler {
         return firstError;
     }
 
-    async #govern(ns: V1Namespace, profile: IsolationProfile): Promise<NamespaceOutcome> {
+    async #govern(
+        ns: V1Namespace,
+        profile: IsolationProfile,
+        written: { created: number; updated: number; deleted: number; labelled: number },
+    ): Promise<NamespaceOutcome> {
         const { view, writer, events, settings } = this.#d;
         const name = ns.metadata!.name!;
         const spec = profile.spec;
@@ -263,6 +276,7 @@ export class NamespaceReconciler {
             await attempt('label namespace', async () => {
                 await writer.labelNamespace(name, profile.metadata.name);
                 this.#d.onWrite?.('label', 'Namespace');
+                written.labelled++;
             });
         }
         const apply = async (obj: DesiredObject) => {
@@ -278,7 +292,10 @@ export class NamespaceReconciler {
         const changing = new Set<DesiredObject>([...creates, ...updates.map((u) => u.obj)]);
         for (const obj of desired) if (!changing.has(obj)) this.#d.onApplyResult?.(obj.kind, 'unchanged');
         for (const obj of creates) {
-            await attempt(`create ${obj.kind} ${obj.metadata.name}`, () => apply(obj));
+            await attempt(`create ${obj.kind} ${obj.metadata.name}`, async () => {
+                await apply(obj);
+                written.created++;
+            });
         }
         for (const { obj, live: cur } of updates) {
             const manager = foreignManager(cur.metadata);
@@ -307,6 +324,7 @@ export class NamespaceReconciler {
                     this.#d.onWrite?.('delete', obj.kind);
                 }
                 await apply(obj);
+                written.updated++;
             });
             if (manager) {
                 this.#d.onDriftCorrected?.(obj.kind);
@@ -328,6 +346,7 @@ export class NamespaceReconciler {
                     d.obj.metadata?.resourceVersion,
                 );
                 this.#d.onWrite?.('delete', d.kind);
+                written.deleted++;
             });
         }
 
