@@ -1,29 +1,41 @@
 /**
- * Installs the project's CRDs (everything in `crds/`) into a control plane with the cached kubectl and waits
+ * Installs the project's CRDs (every CRD file in `crds/`) into a control plane with the cached kubectl and waits
  * until each is Established, so tests and the controller manager's garbage collector see the new types.
+ *
+ * The wait polls the condition itself: `kubectl wait --for=condition=Established` fails at once, instead of
+ * waiting, when it reads the CRD before the API server has written any status condition.
  */
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { parse } from 'yaml';
 
 const run = promisify(execFile);
 export const CRD_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'crds');
 
-export async function installCRDs(binDir: string, kubeconfig: string): Promise<void> {
-    const files = readdirSync(CRD_DIR)
-        .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
-        .flatMap((f) => ['-f', join(CRD_DIR, f)]);
+export async function installCRDs(binDir: string, kubeconfig: string, timeoutMs = 60_000): Promise<void> {
+    const files = readdirSync(CRD_DIR).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
     if (files.length === 0) return;
     const kubectl = join(binDir, 'kubectl');
-    await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--force-conflicts', ...files]);
-    await run(kubectl, [
-        '--kubeconfig',
-        kubeconfig,
-        'wait',
-        '--for=condition=Established',
-        '--timeout=60s',
-        ...files,
-    ]);
+    const args = files.flatMap((f) => ['-f', join(CRD_DIR, f)]);
+    await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--force-conflicts', ...args]);
+    const names = files.map(
+        (f) =>
+            (parse(readFileSync(join(CRD_DIR, f), 'utf8')) as { metadata: { name: string } }).metadata.name,
+    );
+    const deadline = Date.now() + timeoutMs;
+    for (const name of names) {
+        for (;;) {
+            const { stdout } = await run(kubectl, [
+                '--kubeconfig', kubeconfig, 'get', 'crd', name,
+                '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}',
+            ]); // prettier-ignore
+            if (stdout.trim() === 'True') break;
+            if (Date.now() > deadline)
+                throw new Error(`CRD ${name} not Established after ${timeoutMs / 1000}s`);
+            await new Promise((r) => setTimeout(r, 100));
+        }
+    }
 }
