@@ -185,11 +185,19 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         profileQueue.add(p.metadata.name);
         for (const ns of namespacesOfProfile(view, outcomes, p)) namespaceQueue.add(ns);
     };
+    // Read-your-writes overlay; it also recognises the watch echo of the operator's own writes, which needs no
+    // reconcile (at convergence that halves the reconciles: every write would otherwise come back as an event).
+    const recent = new RecentWrites(() => clock.now());
     const byNamespace = {
         onAdd: (o: KubernetesObject) => enqueueNs(o.metadata?.namespace),
         onUpdate: (o: KubernetesObject) => enqueueNs(o.metadata?.namespace),
         onDelete: (o: KubernetesObject) => enqueueNs(o.metadata?.namespace),
     };
+    const generated = (kind: 'NetworkPolicy' | 'RoleBinding') => ({
+        onAdd: (o: KubernetesObject) => recent.isEcho(kind, o) || enqueueNs(o.metadata?.namespace),
+        onUpdate: (o: KubernetesObject) => recent.isEcho(kind, o) || enqueueNs(o.metadata?.namespace),
+        onDelete: (o: KubernetesObject) => enqueueNs(o.metadata?.namespace),
+    });
     const informers = createInformers(
         kc,
         {
@@ -202,15 +210,15 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
                         firstSeen.set(name, clock.now());
                     enqueueNs(name);
                 },
-                onUpdate: (ns: V1Namespace) => enqueueNs(ns.metadata?.name),
+                onUpdate: (ns: V1Namespace) => recent.isEcho('Namespace', ns) || enqueueNs(ns.metadata?.name),
                 onDelete: (ns: V1Namespace) => {
                     firstSeen.delete(ns.metadata?.name ?? '');
                     enqueueNs(ns.metadata?.name);
                 },
             },
             serviceAccount: byNamespace,
-            networkPolicy: byNamespace,
-            roleBinding: byNamespace,
+            networkPolicy: generated('NetworkPolicy'),
+            roleBinding: generated('RoleBinding'),
             clusterRole: {
                 onAdd: () => active && view.profiles().forEach((p) => profileQueue.add(p.metadata.name)),
                 onDelete: () => active && view.profiles().forEach((p) => profileQueue.add(p.metadata.name)),
@@ -225,7 +233,6 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
             },
         }),
     );
-    const recent = new RecentWrites(() => clock.now());
     const view = viewOf(informers, recent);
     const writer = writerOf(kc, recent, (verb, kind) =>
         metrics.writesTotal.inc({ verb: verb === 'status' ? 'patch' : verb, kind }),

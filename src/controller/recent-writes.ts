@@ -85,6 +85,16 @@ export class RecentWrites {
         });
     }
 
+    /**
+     * True when a watched object is exactly the version one of our writes returned: the echo of our own write,
+     * which needs no reconcile. Someone else's change has another resourceVersion and is never an echo.
+     */
+    isEcho(kind: string, obj: KubernetesObject): boolean {
+        const name = obj.metadata?.name;
+        const e = name ? this.#bucket(kind, obj.metadata?.namespace ?? '', false)?.get(name) : undefined;
+        return e?.obj !== undefined && e.rv === rvOf(obj);
+    }
+
     /** The cache's objects of one kind and namespace, with newer own writes laid over them. */
     merge<T extends KubernetesObject>(kind: string, namespace: string, cached: readonly T[]): T[] {
         const b = this.#bucket(kind, namespace, false);

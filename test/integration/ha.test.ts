@@ -21,6 +21,7 @@ import {
     startOperatorProcess,
 } from '../support/operator.ts';
 import { testEnv, uniqueName } from './env.ts';
+import { eventually } from '../support/eventually.ts';
 
 const LEASE = 'isolation-operator';
 const LEASE_DURATION_MS = 4000;
@@ -49,30 +50,6 @@ interface Replica {
     exited: boolean;
     /** SIGTERM sent: no longer a candidate (its endpoints close before the process exits). */
     stopping: boolean;
-}
-
-async function eventually<T>(
-    what: string,
-    fn: () => Promise<T | undefined | false>,
-    timeoutMs = 30_000,
-    intervalMs = 200,
-): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let lastError: unknown;
-    for (;;) {
-        try {
-            const v = await fn();
-            if (v !== undefined && v !== false) return v;
-        } catch (err) {
-            lastError = err;
-        }
-        if (Date.now() > deadline)
-            throw new Error(
-                `timed out after ${timeoutMs} ms waiting for ${what}` +
-                    (lastError ? `: ${(lastError as Error).message}` : ''),
-            );
-        await new Promise((r) => setTimeout(r, intervalMs));
-    }
 }
 
 /** The Lease holder ('' when released), or undefined when there is no Lease. */

@@ -6,16 +6,7 @@ import assert from 'node:assert/strict';
 import { CoreV1Api } from '@kubernetes/client-node';
 
 import { testEnv } from './env.ts';
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const v = await fn();
-        if (v !== undefined) return v;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 200));
-    }
-}
+import { eventually } from '../support/eventually.ts';
 
 describe('local control plane', () => {
     it('serves Kubernetes v1.37.2', async () => {
@@ -39,14 +30,18 @@ describe('local control plane', () => {
             body: { metadata: { name: 'x' }, data: { a: '1' } },
         });
         await core.deleteNamespace({ name: ns });
-        await eventually('namespace to disappear', async () => {
-            try {
-                await core.readNamespace({ name: ns });
-                return undefined;
-            } catch (err) {
-                return (err as { code?: number }).code === 404 ? true : undefined;
-            }
-        });
+        await eventually(
+            'namespace to disappear',
+            async () => {
+                try {
+                    await core.readNamespace({ name: ns });
+                    return undefined;
+                } catch (err) {
+                    return (err as { code?: number }).code === 404 ? true : undefined;
+                }
+            },
+            60_000,
+        );
     });
 
     it('garbage-collects an object after its owner is deleted', async () => {
@@ -69,14 +64,18 @@ describe('local control plane', () => {
             },
         });
         await core.deleteNamespacedConfigMap({ namespace: ns, name: 'owner' });
-        await eventually('dependent to be collected', async () => {
-            try {
-                await core.readNamespacedConfigMap({ namespace: ns, name: 'dependent' });
-                return undefined;
-            } catch (err) {
-                return (err as { code?: number }).code === 404 ? true : undefined;
-            }
-        });
+        await eventually(
+            'dependent to be collected',
+            async () => {
+                try {
+                    await core.readNamespacedConfigMap({ namespace: ns, name: 'dependent' });
+                    return undefined;
+                } catch (err) {
+                    return (err as { code?: number }).code === 404 ? true : undefined;
+                }
+            },
+            60_000,
+        );
     });
 
     it('enforces RBAC: a user gets 403 without a RoleBinding and 200 with one', async () => {

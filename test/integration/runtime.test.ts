@@ -19,22 +19,9 @@ import { SupervisedInformer, listWatchFactory } from '../../src/runtime/informer
 import { EventRecorder, KubeEventSink } from '../../src/runtime/events.ts';
 import { KubeLeaseStore, LeaderElector } from '../../src/runtime/leader.ts';
 import { testEnv } from './env.ts';
+import { eventually } from '../support/eventually.ts';
 
 const MANAGER = 'isolation-operator';
-
-async function eventually<T>(
-    what: string,
-    fn: () => Promise<T | undefined> | T | undefined,
-    timeoutMs = 30_000,
-): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const v = await fn();
-        if (v !== undefined) return v;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 100));
-    }
-}
 
 function clients() {
     const kc = testEnv().kc();

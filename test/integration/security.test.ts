@@ -25,6 +25,7 @@ import {
     startOperatorProcess,
 } from '../support/operator.ts';
 import { testEnv, uniqueName } from './env.ts';
+import { eventually } from '../support/eventually.ts';
 
 // ---- small helpers -----------------------------------------------------------------------------------------------
 
@@ -95,29 +96,6 @@ async function list<T extends Obj>(kind: string, namespace: string, selector?: s
         ...(selector ? ['-l', selector] : []),
     ]);
     return (JSON.parse(out) as { items: T[] }).items;
-}
-
-async function eventually<T>(
-    what: string,
-    fn: () => Promise<T | undefined | false>,
-    timeoutMs = 30_000,
-): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let lastError: unknown;
-    for (;;) {
-        try {
-            const v = await fn();
-            if (v !== undefined && v !== false) return v;
-        } catch (err) {
-            lastError = err;
-        }
-        if (Date.now() > deadline)
-            throw new Error(
-                `timed out after ${timeoutMs} ms waiting for ${what}` +
-                    (lastError ? `: ${(lastError as Error).message}` : ''),
-            );
-        await new Promise((r) => setTimeout(r, 200));
-    }
 }
 
 function condition(p: Profile | undefined, type: string): Condition | undefined {
@@ -241,7 +219,8 @@ function granted(e: AuditEvent, grants: Grant[]): boolean {
 // ---- the tests ---------------------------------------------------------------------------------------------------
 
 describe('security: the operator under its own ServiceAccount and the least-privilege RBAC of config/rbac', function () {
-    const fileStart = new Date(Date.now() - 1000);
+    // Set when this file's tests start (a describe body runs when mocha loads every file, long before).
+    let fileStart = new Date();
     let op: OperatorProcess | undefined;
     const profiles: string[] = [];
     const namespaces: string[] = [];
@@ -249,6 +228,7 @@ describe('security: the operator under its own ServiceAccount and the least-priv
 
     before(async function () {
         this.timeout(120_000);
+        fileStart = new Date(Date.now() - 1000);
         const kubeconfig = await operatorKubeconfig();
         op = await startOperatorProcess(testEnv().controlPlane, { kubeconfig, name: 'security-operator' });
     });

@@ -1,25 +1,25 @@
 /**
  * Polling helper for tests against a real API server: retries `fn` until it returns a value other than
- * `undefined` (or stops throwing), bounded in time, and reports the last error on timeout.
+ * `undefined` or `false` (errors count as "not yet"), bounded in time, and reports the last error on timeout.
  */
 export async function eventually<T>(
     what: string,
-    fn: () => Promise<T | undefined>,
+    fn: () => Promise<T | undefined | false> | T | undefined | false,
     timeoutMs = 30_000,
     everyMs = 100,
-): Promise<T> {
+): Promise<Exclude<Awaited<T>, false>> {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
     for (;;) {
         try {
             const v = await fn();
-            if (v !== undefined) return v;
+            if (v !== undefined && v !== false) return v as Exclude<Awaited<T>, false>;
         } catch (err) {
             last = err;
         }
         if (Date.now() > deadline) {
             const why = last instanceof Error ? `: ${last.message}` : '';
-            throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${why}`);
+            throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
         }
         await new Promise((r) => setTimeout(r, everyMs));
     }

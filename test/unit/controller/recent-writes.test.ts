@@ -72,3 +72,28 @@ describe('RecentWrites memory', () => {
         assert.equal(r.size, 1);
     });
 });
+
+describe('RecentWrites echo detection', () => {
+    it('recognises the watch echo of an own write, and nothing else', () => {
+        const r = new RecentWrites();
+        r.written('NetworkPolicy', { metadata: { name: 'a', namespace: 'ns', resourceVersion: '10' } });
+        assert.equal(
+            r.isEcho('NetworkPolicy', { metadata: { name: 'a', namespace: 'ns', resourceVersion: '10' } }),
+            true,
+        );
+        assert.equal(
+            r.isEcho('NetworkPolicy', { metadata: { name: 'a', namespace: 'ns', resourceVersion: '11' } }),
+            false,
+            'a later edit is not an echo',
+        );
+        assert.equal(
+            r.isEcho('RoleBinding', { metadata: { name: 'a', namespace: 'ns', resourceVersion: '10' } }),
+            false,
+        );
+        r.deleted('NetworkPolicy', { metadata: { name: 'b', namespace: 'ns', resourceVersion: '5' } });
+        assert.equal(
+            r.isEcho('NetworkPolicy', { metadata: { name: 'b', namespace: 'ns', resourceVersion: '5' } }),
+            false,
+        );
+    });
+});
