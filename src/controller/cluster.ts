@@ -41,6 +41,8 @@ import type { DesiredObject } from '../plan/index.ts';
 import { ApplyClient, isNotFound } from '../runtime/apply.ts';
 import type { WriteVerb } from '../runtime/apply.ts';
 import { listWatchFactory, SupervisedInformer } from '../runtime/informer.ts';
+import { listAllPages } from '../runtime/pager.ts';
+import type { PageRequest } from '../runtime/pager.ts';
 import type { InformerHandlers, InformerHooks, SelectorOptions } from '../runtime/informer.ts';
 import type { ClusterView, ClusterWriter, GeneratedLive } from './ports.ts';
 import { RecentWrites } from './recent-writes.ts';
@@ -91,14 +93,15 @@ export function createInformers(
     const make = <T extends KubernetesObject>(
         name: string,
         path: string,
-        list: (o: SelectorOptions) => Promise<KubernetesListObject<T>>,
+        list: (o: SelectorOptions & PageRequest) => Promise<KubernetesListObject<T>>,
         h: InformerHandlers<T>,
         selector?: string,
         transform?: (obj: T) => T,
     ) =>
         new SupervisedInformer<T>({
             name,
-            list,
+            // Paged, trimming each page, so a large collection never sits in memory whole and untrimmed.
+            list: (o) => listAllPages((page) => list({ ...o, ...page }), transform ? { transform } : {}),
             factory: listWatchFactory<T>(kc, path),
             handlers: h,
             hooks: hooks(name),
@@ -115,6 +118,8 @@ export function createInformers(
                     version: VERSION,
                     plural: PLURAL,
                     labelSelector: o.labelSelector,
+                    limit: o.limit,
+                    _continue: o._continue,
                 })) as KubernetesListObject<IsolationProfile & KubernetesObject>,
             handlers.profile,
         ),
@@ -146,6 +151,8 @@ export function createInformers(
                     version: 'v1',
                     resourcePlural: 'networkpolicies',
                     labelSelector: o.labelSelector,
+                    limit: o.limit,
+                    _continue: o._continue,
                 })) as KubernetesListObject<V1NetworkPolicy>,
             handlers.networkPolicy,
             MANAGED_SELECTOR,

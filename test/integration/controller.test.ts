@@ -151,8 +151,11 @@ describe('operator (end to end, under its own ServiceAccount)', function () {
                 'isolation-dns',
                 'isolation-same-namespace',
             ]);
-            const readers = (await bindings('payments-prod')).find(
-                (b) => b.metadata?.name === 'isolation-sa-readers',
+            // The ServiceAccounts were created together with the profiles: their binding follows their watch events.
+            const readers = await eventually('the readers binding', async () =>
+                (await bindings('payments-prod')).find(
+                    (b) => b.metadata?.name === 'isolation-sa-readers' && b.subjects?.length === 2,
+                ),
             );
             assert.deepEqual(
                 readers?.subjects?.map((s) => `${s.namespace}/${s.name}`),
