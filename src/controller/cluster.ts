@@ -8,7 +8,6 @@ import {
     CoreV1Api,
     CustomObjectsApi,
     KubernetesObjectApi,
-    NetworkingV1Api,
     PatchStrategy,
     RbacAuthorizationV1Api,
     setHeaderOptions,
@@ -207,6 +206,7 @@ const API_VERSIONS = {
     NetworkPolicy: 'networking.k8s.io/v1',
     RoleBinding: 'rbac.authorization.k8s.io/v1',
 } as const;
+const PLURALS = { NetworkPolicy: 'networkpolicies', RoleBinding: 'rolebindings' } as const;
 
 export function writerOf(
     kc: KubeConfig,
@@ -215,8 +215,6 @@ export function writerOf(
 ): ClusterWriter {
     const objects = KubernetesObjectApi.makeApiClient(kc);
     const custom = kc.makeApiClient(CustomObjectsApi);
-    const networking = kc.makeApiClient(NetworkingV1Api);
-    const rbacApi = kc.makeApiClient(RbacAuthorizationV1Api);
     const client = new ApplyClient({ objects, customObjects: custom, fieldManager: FIELD_MANAGER, onWrite });
     const labelClient = new ApplyClient({ objects, fieldManager: NAMESPACE_LABEL_MANAGER, onWrite });
     const finalizerClient = new ApplyClient({ objects, fieldManager: FINALIZER_MANAGER, onWrite });
@@ -237,20 +235,23 @@ export function writerOf(
         async apply(obj: DesiredObject) {
             // Not through KubernetesObjectApi: for known kinds it re-serialises the body through the typed
             // models, which silently drops fields whose model name differs from the wire name (a NetworkPolicy
-            // rule's `from` is `_from` in the model), turning "from these peers" into "from anywhere". The typed
-            // patch calls send the body as is.
-            const opts = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
-            const common = {
-                name: obj.metadata.name,
-                namespace: obj.metadata.namespace,
-                body: obj,
-                fieldManager: FIELD_MANAGER,
-                force: true,
-            };
-            const stored =
-                obj.kind === 'NetworkPolicy'
-                    ? await networking.patchNamespacedNetworkPolicy(common, opts)
-                    : await rbacApi.patchNamespacedRoleBinding(common, opts);
+            // rule's `from` is `_from` in the model), turning "from these peers" into "from anywhere". The
+            // generic custom-objects call sends the body as is and returns the wire JSON without model
+            // deserialisation (which was a measurable share of the operator's CPU).
+            const [group, version] = API_VERSIONS[obj.kind].split('/') as [string, string];
+            const stored = (await custom.patchNamespacedCustomObject(
+                {
+                    group,
+                    version,
+                    plural: PLURALS[obj.kind],
+                    namespace: obj.metadata.namespace,
+                    name: obj.metadata.name,
+                    body: obj,
+                    fieldManager: FIELD_MANAGER,
+                    force: true,
+                },
+                setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+            )) as KubernetesObject;
             recent.written(obj.kind, stored);
             onWrite?.('apply', obj.kind);
         },

@@ -16,8 +16,8 @@
  * CAUTION: `KubernetesObjectApi` serialises the body of a KNOWN kind through client-node's typed models, which
  * drops every field whose model attribute differs from its wire name: a NetworkPolicy rule's `from` (model
  * `_from`) disappears and the rule then allows traffic from anywhere. `apply` is safe for custom resources and for
- * kinds without such fields (Namespace metadata); for NetworkPolicies use the typed patch call, which sends the
- * body untouched (src/controller/cluster.ts does).
+ * kinds without such fields (Namespace metadata); for NetworkPolicies use `CustomObjectsApi.patchNamespacedCustomObject`,
+ * which sends the body untouched (src/controller/cluster.ts does).
  */
 import {
     type CustomObjectsApi,
