@@ -11,7 +11,7 @@ describe('listAllPages (paginated LIST)', () => {
         }));
         const requests: PageRequest[] = [];
         const list = await listAllPages<KubernetesObject>(
-            async (req) => {
+            (req) => {
                 requests.push(req);
                 const start = req._continue ? Number(req._continue) : 0;
                 const items = all.slice(start, start + req.limit);
