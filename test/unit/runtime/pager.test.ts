@@ -16,10 +16,11 @@ describe('listAllPages (paginated LIST)', () => {
                 const start = req._continue ? Number(req._continue) : 0;
                 const items = all.slice(start, start + req.limit);
                 const next = start + req.limit < all.length ? String(start + req.limit) : undefined;
-                return {
+                const page: KubernetesListObject<KubernetesObject> = {
                     items,
                     metadata: { resourceVersion: '42', _continue: next },
-                } as KubernetesListObject<KubernetesObject>;
+                };
+                return Promise.resolve(page);
             },
             { limit: 500, transform: (o) => ({ metadata: { name: o.metadata?.name } }) },
         );
