@@ -24,7 +24,9 @@ export async function listAllPages<T extends KubernetesObject>(
     for (;;) {
         const res = await page(cont === undefined ? { limit } : { limit, _continue: cont });
         for (const item of res.items) items.push(opts.transform ? opts.transform(item) : item);
-        cont = res.metadata?._continue || undefined;
+        // Typed lists name the token `_continue` (client-node's model); raw JSON lists (custom-objects calls) `continue`.
+        const meta = res.metadata;
+        cont = meta?._continue || meta?.continue || undefined;
         if (!cont) return { ...res, items, metadata: { ...res.metadata, _continue: undefined } };
     }
 }

@@ -33,4 +33,23 @@ describe('listAllPages (paginated LIST)', () => {
         assert.equal(list.metadata?._continue, undefined);
         assert.deepEqual(list.items[1233], { metadata: { name: 'o1233' } });
     });
+
+    it('follows the raw JSON token name `continue` of custom-objects lists', async () => {
+        let calls = 0;
+        const list = await listAllPages<KubernetesObject>((req) => {
+            calls++;
+            const raw = req._continue
+                ? { items: [{ metadata: { name: 'b' } }], metadata: { resourceVersion: '7' } }
+                : {
+                      items: [{ metadata: { name: 'a' } }],
+                      metadata: { resourceVersion: '7', continue: 'next' },
+                  };
+            return Promise.resolve(raw as KubernetesListObject<KubernetesObject>);
+        });
+        assert.equal(calls, 2);
+        assert.deepEqual(
+            list.items.map((o) => o.metadata?.name),
+            ['a', 'b'],
+        );
+    });
 });
