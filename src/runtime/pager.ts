@@ -5,7 +5,7 @@
  * list (20,000 ServiceAccounts as one JSON body and its parsed copy would be the operator's largest allocation),
  * and `transform` trims each page's items before the next page is fetched.
  */
-import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesListObject, KubernetesObject, V1ListMeta } from '@kubernetes/client-node';
 
 export const DEFAULT_PAGE_SIZE = 500;
 
@@ -25,7 +25,7 @@ export async function listAllPages<T extends KubernetesObject>(
         const res = await page(cont === undefined ? { limit } : { limit, _continue: cont });
         for (const item of res.items) items.push(opts.transform ? opts.transform(item) : item);
         // Typed lists name the token `_continue` (client-node's model); raw JSON lists (custom-objects calls) `continue`.
-        const meta = res.metadata;
+        const meta: (V1ListMeta & { continue?: string }) | undefined = res.metadata;
         cont = meta?._continue || meta?.continue || undefined;
         if (!cont) return { ...res, items, metadata: { ...res.metadata, _continue: undefined } };
     }
