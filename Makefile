@@ -96,7 +96,7 @@ cluster-down: deps ## Stop the local control plane started by cluster-up.
 .PHONY: install
 install: ## Install the CRDs into the current kubeconfig's cluster.
 	$(KUBECTL) apply --server-side -k crds/
-	for i in $$(seq 1 120); do [ "$$($(KUBECTL) get crd isolationprofiles.isolation.dev -o jsonpath='{.status.conditions[?(@.type=="Established")].status}')" = True ] && exit 0; sleep 0.5; done; echo "CRD not Established" >&2; exit 1
+	for i in $$(seq 1 120); do [ "$$($(KUBECTL) get crd isolationprofiles.isolation.dev -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = True ] && exit 0; sleep 0.5; done; echo "CRD not Established" >&2; exit 1
 
 .PHONY: uninstall
 uninstall: ## Remove the CRDs (and so every IsolationProfile) from the current cluster.

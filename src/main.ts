@@ -155,6 +155,14 @@ program
     )
     .addOption(
         opt(
+            '--list-page-size <n>',
+            'items per page when listing (bounds memory of a relist)',
+            'ISOLATION_LIST_PAGE_SIZE',
+            String(DEFAULT_SETTINGS.listPageSize),
+        ),
+    )
+    .addOption(
+        opt(
             '--shutdown-timeout <duration>',
             'grace for in-flight reconciles on SIGTERM',
             'ISOLATION_SHUTDOWN_TIMEOUT',
@@ -191,6 +199,7 @@ program
             logLevel: s('logLevel'),
             logFormat: s('logFormat') === 'text' ? 'text' : 'json',
             shutdownTimeoutMs: parseDuration(s('shutdownTimeout')),
+            listPageSize: Number(s('listPageSize')),
         };
         const { runOperator } = await import('./controller/manager.ts');
         const code = await runOperator(settings);

@@ -85,6 +85,7 @@ export function createInformers(
     kc: KubeConfig,
     handlers: Handlers,
     hooks: (resource: string) => InformerHooks,
+    pageSize?: number,
 ): Informers {
     const core = kc.makeApiClient(CoreV1Api);
     const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
@@ -100,7 +101,11 @@ export function createInformers(
         new SupervisedInformer<T>({
             name,
             // Paged, trimming each page, so a large collection never sits in memory whole and untrimmed.
-            list: (o) => listAllPages((page) => list({ ...o, ...page }), transform ? { transform } : {}),
+            list: (o) =>
+                listAllPages((page) => list({ ...o, ...page }), {
+                    ...(transform ? { transform } : {}),
+                    ...(pageSize ? { limit: pageSize } : {}),
+                }),
             factory: listWatchFactory<T>(kc, path),
             handlers: h,
             hooks: hooks(name),

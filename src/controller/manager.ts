@@ -232,6 +232,7 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
                     log.warn('informer stopped; restarting', { resource, restartInMs, ...errorFields(err) });
             },
         }),
+        settings.listPageSize,
     );
     const view = viewOf(informers, recent);
     const writer = writerOf(kc, recent, (verb, kind) =>

@@ -32,6 +32,8 @@ export interface OperatorSettings {
     logFormat: 'json' | 'text';
     /** Grace period for in-flight reconciles on SIGTERM. Default 30 s. */
     shutdownTimeoutMs: number;
+    /** Items per page when informers LIST (client-go's default 500); bounds the memory of a relist. */
+    listPageSize: number;
 }
 
 export const DEFAULT_SETTINGS: Readonly<OperatorSettings> = Object.freeze({
@@ -53,6 +55,7 @@ export const DEFAULT_SETTINGS: Readonly<OperatorSettings> = Object.freeze({
     logLevel: 'info',
     logFormat: 'json' as const,
     shutdownTimeoutMs: 30_000,
+    listPageSize: 500,
 });
 
 /** Parses durations such as `500ms`, `30s`, `10m`, `1h` (a bare number is milliseconds). */

@@ -2,8 +2,8 @@
  * Installs the project's CRDs (every CRD file in `crds/`) into a control plane with the cached kubectl and waits
  * until each is Established, so tests and the controller manager's garbage collector see the new types.
  *
- * The wait polls the condition itself: `kubectl wait --for=condition=Established` fails at once, instead of
- * waiting, when it reads the CRD before the API server has written any status condition.
+ * The wait polls the condition itself, reading JSON: `kubectl wait --for=condition=Established` and a jsonpath
+ * filter both fail at once, instead of waiting, when they read the CRD before it has any status condition.
  */
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -28,14 +28,23 @@ export async function installCRDs(binDir: string, kubeconfig: string, timeoutMs 
     const deadline = Date.now() + timeoutMs;
     for (const name of names) {
         for (;;) {
-            const { stdout } = await run(kubectl, [
-                '--kubeconfig', kubeconfig, 'get', 'crd', name,
-                '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}',
-            ]); // prettier-ignore
-            if (stdout.trim() === 'True') break;
+            if (await established(kubectl, kubeconfig, name)) break;
             if (Date.now() > deadline)
                 throw new Error(`CRD ${name} not Established after ${timeoutMs / 1000}s`);
             await new Promise((r) => setTimeout(r, 100));
         }
+    }
+}
+
+/** Reads the CRD as JSON (kubectl's jsonpath filter fails while `status.conditions` is still null). */
+async function established(kubectl: string, kubeconfig: string, name: string): Promise<boolean> {
+    try {
+        const { stdout } = await run(kubectl, ['--kubeconfig', kubeconfig, 'get', 'crd', name, '-o', 'json']);
+        const crd = JSON.parse(stdout) as {
+            status?: { conditions?: { type: string; status: string }[] | null };
+        };
+        return (crd.status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True');
+    } catch {
+        return false;
     }
 }

@@ -645,7 +645,8 @@ describe('operator (end to end, under its own ServiceAccount)', function () {
             op = await startOperatorProcess(env().controlPlane, {
                 kubeconfig: operatorKubeconfig,
                 name: 'operator-e2e-2',
-                args: ['--resync-period=4s', '--status-delay=100ms'],
+                // Tiny pages: the relist of every cache spans many pages, as it does at scale with 500.
+                args: ['--resync-period=4s', '--status-delay=100ms', '--list-page-size=3'],
             });
             await sleep(6000);
             const reads = byUser(await readAudit(env().auditLogPath, since), OPERATOR_USER);
