@@ -640,6 +640,18 @@ describe('operator (end to end, under its own ServiceAccount)', function () {
         });
 
         it('sends zero writes when the operator restarts on a converged cluster', async () => {
+            // Enough objects that the relist below needs many pages.
+            const name = env().uniqueName('restart');
+            await applyProfile(name, base({ restart: name }));
+            const nss = await Promise.all(
+                [1, 2, 3, 4].map(() => env().createNamespace('restart', { restart: name })),
+            );
+            for (const ns of nss) {
+                await eventually('converged', () =>
+                    namesEqual(ns, ['isolation-default-deny', 'isolation-dns', 'isolation-same-namespace']),
+                );
+            }
+            await waitReady(name);
             await op!.stop();
             const since = new Date();
             op = await startOperatorProcess(env().controlPlane, {
