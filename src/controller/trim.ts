@@ -5,6 +5,11 @@
  * uid everywhere; spec/roleRef/subjects and ownerReferences on generated objects; and of managedFields only who
  * wrote when (drift events name the last foreign field manager), never the field sets, which are often larger
  * than the object itself. Annotations (kubectl's last-applied copy among them) are dropped.
+ *
+ * Second, structural sharing: the generated objects of one profile are nearly identical across namespaces (the same
+ * spec, labels, ownerReference and roleRef in 10,000 namespaces), so equal sub-objects are stored once and shared,
+ * frozen. Only the operator's own managedFields entries are dropped (drift reports name the other managers).
+ * Measured on a heap snapshot at 10,000 namespaces before this: cached NetworkPolicies 61 MiB, RoleBindings 26 MiB.
  */
 import type {
     KubernetesObject,
@@ -17,6 +22,43 @@ import type {
     V1ServiceAccount,
 } from '@kubernetes/client-node';
 
+import { FIELD_MANAGER } from '../api/types.ts';
+
+/** Equal JSON values are stored once (frozen); bounded, so high-cardinality values cannot grow it forever. */
+export class Sharer {
+    #pool = new Map<string, unknown>();
+    readonly #max: number;
+
+    constructor(max = 50_000) {
+        this.#max = max;
+    }
+
+    share<T>(value: T): T {
+        if (value === undefined || value === null) return value;
+        const key = typeof value === 'string' ? `s:${value}` : JSON.stringify(value);
+        const hit = this.#pool.get(key);
+        if (hit !== undefined) return hit as T;
+        if (this.#pool.size >= this.#max) this.#pool.clear();
+        const frozen = deepFreeze(value);
+        this.#pool.set(key, frozen);
+        return frozen;
+    }
+
+    get size(): number {
+        return this.#pool.size;
+    }
+}
+
+function deepFreeze<T>(v: T): T {
+    if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+        for (const x of Object.values(v)) deepFreeze(x);
+        Object.freeze(v);
+    }
+    return v;
+}
+
+const shared = new Sharer();
+
 function meta(m: V1ObjectMeta | undefined, extra: (keyof V1ObjectMeta)[] = []): V1ObjectMeta {
     const out: V1ObjectMeta = {};
     if (!m) return out;
@@ -27,7 +69,7 @@ function meta(m: V1ObjectMeta | undefined, extra: (keyof V1ObjectMeta)[] = []): 
 }
 
 function managers(m: V1ObjectMeta | undefined): V1ManagedFieldsEntry[] | undefined {
-    const list = m?.managedFields;
+    const list = m?.managedFields?.filter((e) => e.manager !== FIELD_MANAGER);
     if (!list || list.length === 0) return undefined;
     return list.map((e) => {
         const out: V1ManagedFieldsEntry = {};
@@ -54,7 +96,10 @@ export function trimNamespace(ns: V1Namespace): V1Namespace {
 }
 
 export function trimServiceAccount(sa: V1ServiceAccount): V1ServiceAccount {
-    return { ...base(sa, 'ServiceAccount', 'v1'), metadata: meta(sa.metadata) };
+    const m = meta(sa.metadata);
+    if (m.namespace) m.namespace = shared.share(m.namespace);
+    if (m.labels) m.labels = shared.share(m.labels);
+    return { ...base(sa, 'ServiceAccount', 'v1'), metadata: m };
 }
 
 export function trimClusterRole(cr: V1ClusterRole): V1ClusterRole {
@@ -62,7 +107,10 @@ export function trimClusterRole(cr: V1ClusterRole): V1ClusterRole {
 }
 
 function generatedMeta(m: V1ObjectMeta | undefined): V1ObjectMeta {
-    const out = meta(m, ['ownerReferences', 'deletionTimestamp']);
+    const out = meta(m, ['deletionTimestamp']);
+    if (out.namespace) out.namespace = shared.share(out.namespace);
+    if (out.labels) out.labels = shared.share(out.labels);
+    if (m?.ownerReferences) out.ownerReferences = shared.share(m.ownerReferences);
     const mf = managers(m);
     if (mf) out.managedFields = mf;
     return out;
@@ -72,7 +120,7 @@ export function trimNetworkPolicy(np: V1NetworkPolicy): V1NetworkPolicy {
     return {
         ...base(np, 'NetworkPolicy', 'networking.k8s.io/v1'),
         metadata: generatedMeta(np.metadata),
-        ...(np.spec ? { spec: np.spec } : {}),
+        ...(np.spec ? { spec: shared.share(np.spec) } : {}),
     };
 }
 
@@ -80,7 +128,7 @@ export function trimRoleBinding(rb: V1RoleBinding): V1RoleBinding {
     return {
         ...base(rb, 'RoleBinding', 'rbac.authorization.k8s.io/v1'),
         metadata: generatedMeta(rb.metadata),
-        roleRef: rb.roleRef,
-        ...(rb.subjects ? { subjects: rb.subjects } : {}),
+        roleRef: shared.share(rb.roleRef),
+        ...(rb.subjects ? { subjects: shared.share(rb.subjects) } : {}),
     };
 }

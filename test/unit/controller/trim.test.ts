@@ -90,3 +90,44 @@ describe('cache trimming', () => {
         assert.ok(JSON.stringify(tr).length < JSON.stringify(rb).length / 10);
     });
 });
+
+describe('cache sharing', () => {
+    const np = (ns: string, port: number): V1NetworkPolicy =>
+        ({
+            metadata: {
+                name: 'isolation-default-deny',
+                namespace: ns,
+                labels: { 'isolation.dev/profile': 'p' },
+                ownerReferences: [
+                    { apiVersion: 'isolation.dev/v1alpha1', kind: 'IsolationProfile', name: 'p', uid: 'u' },
+                ],
+                managedFields: [{ manager: 'isolation-operator', operation: 'Apply', time: new Date(0) }],
+            },
+            spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ ports: [{ port }] }] },
+        });
+
+    it('stores equal specs, labels and owners once, frozen, across namespaces', () => {
+        const a = trimNetworkPolicy(np('a', 80));
+        const b = trimNetworkPolicy(np('b', 80));
+        const c = trimNetworkPolicy(np('c', 81));
+        assert.equal(a.spec, b.spec);
+        assert.notEqual(a.spec, c.spec);
+        assert.equal(a.metadata?.labels, b.metadata?.labels);
+        assert.equal(a.metadata?.ownerReferences, b.metadata?.ownerReferences);
+        assert.ok(Object.isFrozen(a.spec) && Object.isFrozen(a.spec?.policyTypes));
+        assert.equal(a.metadata?.namespace, 'a');
+        assert.equal(
+            a.metadata?.managedFields,
+            undefined,
+            "the operator's own field manager entry is dropped",
+        );
+    });
+
+    it('bounds the pool', async () => {
+        const { Sharer } = await import('../../../src/controller/trim.ts');
+        const s = new Sharer(3);
+        for (let i = 0; i < 10; i++) s.share({ i });
+        assert.ok(s.size <= 3);
+        assert.deepEqual(s.share({ i: 99 }), { i: 99 });
+    });
+});
