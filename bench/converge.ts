@@ -1,5 +1,7 @@
 /**
- * Converge and latency phases, observed from outside the operator through watches.
+ * Converge and latency phases, observed from outside the operator through watches. The watches run from before
+ * the baselines on, so the API server and the machine carry the same watch load when the plain client is timed
+ * as when the operator is; they are reset before the converge clock starts.
  *
  * Converge: the namespaces and ServiceAccounts exist and the operator is running and ready; the clock starts when
  * the bench creates the ONE profile and stops when the last expected object (every planned NetworkPolicy and
@@ -22,6 +24,7 @@ import { NAME_DEFAULT_DENY } from '../src/plan/index.ts';
 import { benchProfile, desiredFor, namespaceObject, objectKey, PROFILE_NAME } from './fixture.ts';
 import { ArrivalTracker, nowMs, sleep } from './kube.ts';
 import type { Clients } from './kube.ts';
+import { maxOf, minOf } from './stats.ts';
 
 const MANAGED = `${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE}`;
 
@@ -29,7 +32,7 @@ export interface Trackers {
     networkPolicies: ArrivalTracker<V1NetworkPolicy>;
     roleBindings: ArrivalTracker<V1RoleBinding>;
     labelled: ArrivalTracker<V1Namespace>;
-    all(): { start(): Promise<void>; stop(): Promise<void> }[];
+    all(): { start(): Promise<void>; stop(): Promise<void>; reset(): void }[];
 }
 
 export async function startTrackers(c: Clients): Promise<Trackers> {
@@ -50,12 +53,15 @@ export async function startTrackers(c: Clients): Promise<Trackers> {
             MANAGED,
             key('RoleBinding'),
         ),
+        // Any profile label, so the baseline's label writes load this watch as the operator's will; only the
+        // bench profile's label counts as an arrival.
         labelled: new ArrivalTracker<V1Namespace>(
             c,
             '/api/v1/namespaces',
             (labelSelector) => c.core.listNamespace({ labelSelector }),
-            `${LABEL_PROFILE}=${PROFILE_NAME}`,
+            LABEL_PROFILE,
             (o) => objectKey('Namespace', '', o.metadata?.name ?? ''),
+            (o) => o.metadata?.labels?.[LABEL_PROFILE] === PROFILE_NAME,
         ),
         all: () => [t.networkPolicies, t.roleBindings, t.labelled],
     };
@@ -106,12 +112,12 @@ export async function runConverge(
     const deadline = Date.now() + timeoutMs;
     while (!done() && Date.now() < deadline) await sleep(50);
     const times = expected.map((e) => e.arrivals.get(e.key)).filter((x): x is number => x !== undefined);
-    const last = times.length ? Math.max(...times) : nowMs();
+    const last = times.length ? maxOf(times) : nowMs();
     return {
         seconds: (last - t0) / 1000,
         expected: expected.length,
         arrived: times.length,
-        firstObjectSeconds: times.length ? (Math.min(...times) - t0) / 1000 : Number.NaN,
+        firstObjectSeconds: (minOf(times) - t0) / 1000,
         startedAt,
         finishedAt: new Date(),
     };

@@ -19,8 +19,8 @@ import {
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import PQueue from 'p-queue';
 
+import { PooledKubeConfig } from '../src/runtime/kubeconfig.ts';
 import { namespaceObject, serviceAccountObjects } from './fixture.ts';
-import { PooledKubeConfig } from './pooled-kubeconfig.ts';
 
 export interface Clients {
     kc: KubeConfig;
@@ -29,10 +29,16 @@ export interface Clients {
     rbac: RbacAuthorizationV1Api;
     custom: CustomObjectsApi;
     objects: KubernetesObjectApi;
+    /** Closes the shared connection pool, if any. */
+    close(): Promise<void>;
 }
 
-/** Clients for a kubeconfig; `pooled` shares one connection pool across requests (see pooled-kubeconfig.ts). */
-export function clientsFor(kubeconfigPath: string, pooled = false): Clients {
+/**
+ * Clients for a kubeconfig. `pooled` (the default) shares one connection pool across requests, as the operator
+ * does (`PooledKubeConfig` from src/runtime/kubeconfig.ts); unpooled, client-node 2.0.1 opens a new TLS
+ * connection per request (kept only for the secondary, reference baseline).
+ */
+export function clientsFor(kubeconfigPath: string, pooled = true): Clients {
     const kc = pooled ? new PooledKubeConfig() : new KubeConfig();
     kc.loadFromFile(kubeconfigPath);
     const server = kc.getCurrentCluster()?.server ?? '';
@@ -45,6 +51,9 @@ export function clientsFor(kubeconfigPath: string, pooled = false): Clients {
         rbac: kc.makeApiClient(RbacAuthorizationV1Api),
         custom: kc.makeApiClient(CustomObjectsApi),
         objects: KubernetesObjectApi.makeApiClient(kc),
+        close: async () => {
+            if (kc instanceof PooledKubeConfig) await kc.closePool();
+        },
     };
 }
 
@@ -130,8 +139,10 @@ export async function createNamespaces(
 }
 
 /**
- * Records when each object matching a label selector is first seen (initial list or watch ADDED), keyed by
- * `key(obj)`. Restarts the list+watch with a fresh ListWatch after an error, at most `maxRestarts` times.
+ * Records when each object matching a label selector (and `accept`) is first seen (initial list or watch event),
+ * keyed by `key(obj)`. Restarts the list+watch with a fresh ListWatch after an error, at most `maxRestarts` times.
+ * `reset()` forgets what was seen, so a tracker can run through the baseline (the same watch load as in the
+ * operator's phase) and then time the operator from a clean slate.
  */
 export class ArrivalTracker<T extends KubernetesObject> {
     readonly arrivals = new Map<string, number>();
@@ -142,6 +153,7 @@ export class ArrivalTracker<T extends KubernetesObject> {
     readonly #make: () => ListWatch<T>;
     readonly #key: (o: T) => string;
     readonly #maxRestarts: number;
+    readonly #accept: (o: T) => boolean;
 
     constructor(
         c: Clients,
@@ -149,9 +161,11 @@ export class ArrivalTracker<T extends KubernetesObject> {
         list: (labelSelector: string) => Promise<KubernetesListObject<T>>,
         labelSelector: string,
         key: (o: T) => string,
+        accept: (o: T) => boolean = () => true,
         maxRestarts = 20,
     ) {
         this.#key = key;
+        this.#accept = accept;
         this.#maxRestarts = maxRestarts;
         this.#make = () =>
             new ListWatch<T>(path, new Watch(c.kc), () => list(labelSelector), false, labelSelector);
@@ -161,6 +175,7 @@ export class ArrivalTracker<T extends KubernetesObject> {
         const lw = this.#make();
         this.#lw = lw;
         const onObj = (o: T) => {
+            if (!this.#accept(o)) return;
             const k = this.#key(o);
             if (!this.arrivals.has(k)) {
                 this.arrivals.set(k, nowMs());
@@ -175,6 +190,11 @@ export class ArrivalTracker<T extends KubernetesObject> {
             setTimeout(() => void this.start(), 100);
         });
         await lw.start();
+    }
+
+    /** Forgets every arrival seen so far. */
+    reset(): void {
+        this.arrivals.clear();
     }
 
     /** Resolves true once `done()` holds, false at the timeout. */

@@ -12,6 +12,12 @@ export interface BenchOptions {
     rate: number;
     keep: boolean;
     cpuProf: boolean;
+    /** Write a heap snapshot of the operator at steady state (after the idle window). */
+    heapSnapshot: boolean;
+    /** Extra node flags for the operator process (e.g. --max-old-space-size=128), repeatable. */
+    operatorNodeArg: string[];
+    /** Also time the secondary baseline over one TLS connection per request (client-node's default). */
+    unpooledBaseline: boolean;
     /** Concurrency of untimed fixture creation and cleanup. */
     fixtureConcurrency: number;
 }
@@ -48,12 +54,30 @@ export function parseOptions(argv: string[]): BenchOptions {
             '--fixture-concurrency <n>',
             'parallel requests creating fixtures (untimed)',
             int('fixture-concurrency', 1, 64),
-            16,
+            32,
         )
         .option('--keep', 'leave the control plane running at the end (prints how to stop it)', false)
         .option('--cpu-prof', 'write V8 CPU profiles of the operator to bench/results/profiles', false)
+        .option(
+            '--heap-snapshot',
+            'write a V8 heap snapshot of the operator at steady state to bench/results/profiles',
+            false,
+        )
+        .option(
+            '--operator-node-arg <flag>',
+            'extra node flag for the operator process (repeatable), e.g. --operator-node-arg=--max-old-space-size=128',
+            (v: string, prev: string[]) => [...prev, v],
+            [] as string[],
+        )
+        .option('--no-unpooled-baseline', 'skip the secondary baseline without connection reuse')
         .exitOverride();
     cmd.parse(argv, { from: 'user' });
     const o = cmd.opts<BenchOptions>();
-    return { ...o, keep: o.keep === true, cpuProf: o.cpuProf === true };
+    return {
+        ...o,
+        keep: o.keep === true,
+        cpuProf: o.cpuProf === true,
+        heapSnapshot: o.heapSnapshot === true,
+        unpooledBaseline: o.unpooledBaseline !== false,
+    };
 }

@@ -6,6 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
+import { maxOf } from './stats.ts';
+
 let clockTicks: number | undefined;
 
 function ticksPerSecond(): number {
@@ -87,12 +89,79 @@ export class RssSampler {
 
     peak(phases?: string[]): number {
         const s = this.samples.filter((x) => !phases || phases.includes(x.phase));
-        return s.length ? Math.max(...s.map((x) => x.rssMiB)) : Number.NaN;
+        return maxOf(s.map((x) => x.rssMiB));
     }
 
     /** The last sample of a phase (the settled value). */
     last(phase: string): number {
         const s = this.samples.filter((x) => x.phase === phase);
         return s.length ? s[s.length - 1]!.rssMiB : Number.NaN;
+    }
+}
+
+/**
+ * Where a process' resident memory lives, from /proc/<pid>/smaps: file-backed (binary, libraries), the brk heap
+ * (glibc's main malloc arena), anonymous mappings that start on a 64 MiB boundary (glibc's per-thread malloc
+ * arenas reserve 64 MiB-aligned regions; a heuristic, V8 pages rarely start there), and other anonymous memory
+ * (mostly V8's heap and code). Lets a report say whether RSS beyond the V8 heap is malloc memory.
+ */
+export interface MemoryBreakdown {
+    rssMiB: number;
+    fileMiB: number;
+    brkHeapMiB: number;
+    mallocArenasMiB: number;
+    mallocArenaCount: number;
+    otherAnonMiB: number;
+}
+
+const ARENA_ALIGN = 64n * 2n ** 20n;
+
+export function summariseSmaps(text: string): MemoryBreakdown {
+    const out: MemoryBreakdown = {
+        rssMiB: 0,
+        fileMiB: 0,
+        brkHeapMiB: 0,
+        mallocArenasMiB: 0,
+        mallocArenaCount: 0,
+        otherAnonMiB: 0,
+    };
+    let kind: 'file' | 'brk' | 'arena' | 'anon' = 'anon';
+    for (const line of text.split('\n')) {
+        const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+        if (head) {
+            const start = BigInt(`0x${head[1]}`);
+            const size = BigInt(`0x${head[2]}`) - start;
+            const name = head[4]!.trim();
+            if (name === '[heap]') kind = 'brk';
+            else if (name.startsWith('/')) kind = 'file';
+            else if (
+                name === '' &&
+                head[3]!.startsWith('rw') &&
+                start % ARENA_ALIGN === 0n &&
+                size <= ARENA_ALIGN
+            ) {
+                kind = 'arena';
+                out.mallocArenaCount++;
+            } else kind = 'anon';
+            continue;
+        }
+        const rss = /^Rss:\s+(\d+) kB/.exec(line);
+        if (!rss) continue;
+        const mib = Number(rss[1]) / 1024;
+        out.rssMiB += mib;
+        if (kind === 'file') out.fileMiB += mib;
+        else if (kind === 'brk') out.brkHeapMiB += mib;
+        else if (kind === 'arena') out.mallocArenasMiB += mib;
+        else out.otherAnonMiB += mib;
+    }
+    return out;
+}
+
+/** The memory breakdown of a live process, or undefined once it is gone. */
+export function memoryBreakdown(pid: number): MemoryBreakdown | undefined {
+    try {
+        return summariseSmaps(readFileSync(`/proc/${pid}/smaps`, 'utf8'));
+    } catch {
+        return undefined;
     }
 }

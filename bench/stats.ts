@@ -23,6 +23,20 @@ export function round(value: number, digits = 2): number {
     return Math.round(value * f) / f;
 }
 
+/** Largest value (NaN if none), without spreading into arguments (safe for 100,000+ values). */
+export function maxOf(values: readonly number[]): number {
+    let m = Number.NaN;
+    for (const v of values) if (!(v <= m)) m = v;
+    return m;
+}
+
+/** Smallest value (NaN if none); see maxOf. */
+export function minOf(values: readonly number[]): number {
+    let m = Number.NaN;
+    for (const v of values) if (!(v >= m)) m = v;
+    return m;
+}
+
 export interface Summary {
     count: number;
     p50: number;
@@ -37,6 +51,6 @@ export function summarize(values: readonly number[]): Summary {
         p50: percentile(values, 50),
         p95: percentile(values, 95),
         p99: percentile(values, 99),
-        max: values.length ? Math.max(...values) : Number.NaN,
+        max: maxOf(values),
     };
 }

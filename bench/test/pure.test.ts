@@ -6,9 +6,11 @@ import assert from 'node:assert/strict';
 
 import { selfTimes, moduleOf } from '../cpuprofile.ts';
 import { benchProfile, desiredFor, namespaceNames } from '../fixture.ts';
+import { diagnosticNodeArgs } from '../operator.ts';
+import { summariseSmaps } from '../proc.ts';
 import { parseOptions } from '../options.ts';
 import { formatTable } from '../report.ts';
-import { median, percentile, summarize } from '../stats.ts';
+import { maxOf, median, minOf, percentile, summarize } from '../stats.ts';
 
 describe('bench workload', () => {
     it('plans six objects per namespace: three base policies, one ingress rule, two RoleBindings', () => {
@@ -48,6 +50,13 @@ describe('bench statistics', () => {
         assert.ok(Number.isNaN(percentile([], 50)));
     });
 
+    it('finds the extremes of 200,000 values without spreading them into arguments', () => {
+        const v = Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 200_000);
+        assert.equal(maxOf(v), 199_999);
+        assert.equal(minOf(v), 0);
+        assert.ok(Number.isNaN(maxOf([])));
+    });
+
     it('takes the median of an even count as the mean of the middle pair', () => {
         assert.equal(median([4, 1, 3, 2]), 2.5);
         assert.equal(summarize([3, 1, 2]).max, 3);
@@ -61,6 +70,53 @@ describe('bench options', () => {
         assert.equal(o.concurrency, 4);
         assert.equal(parseOptions(['--namespaces', '10', '--keep']).keep, true);
         assert.throws(() => parseOptions(['--namespaces', '0']));
+    });
+
+    it('times the unpooled reference baseline unless told not to, and takes diagnostics only on request', () => {
+        const o = parseOptions([]);
+        assert.equal(o.unpooledBaseline, true);
+        assert.equal(o.heapSnapshot, false);
+        assert.equal(o.fixtureConcurrency, 32);
+        const skip = parseOptions(['--no-unpooled-baseline', '--heap-snapshot']);
+        assert.equal(skip.unpooledBaseline, false);
+        assert.equal(skip.heapSnapshot, true);
+        const flags = ['--operator-node-arg=--max-old-space-size=96', '--operator-node-arg=--trace-gc'];
+        assert.deepEqual(parseOptions(flags).operatorNodeArg, ['--max-old-space-size=96', '--trace-gc']);
+    });
+});
+
+describe('bench operator diagnostics', () => {
+    it('adds node flags only for the diagnostics asked for', () => {
+        assert.deepEqual(diagnosticNodeArgs({}), []);
+        assert.deepEqual(diagnosticNodeArgs({ heapSnapshotDir: '/p' }), [
+            '--heapsnapshot-signal=SIGUSR2',
+            '--diagnostic-dir=/p',
+        ]);
+        const both = diagnosticNodeArgs({ cpuProfDir: '/c', heapSnapshotDir: '/p' });
+        assert.ok(both.includes('--cpu-prof') && both.includes('--cpu-prof-dir=/c'));
+        assert.ok(both.some((a) => a.startsWith('--import=') && a.endsWith('exit-after-stop.ts')));
+    });
+});
+
+describe('bench memory breakdown', () => {
+    it('splits resident memory into files, malloc (brk heap and 64 MiB-aligned arenas) and other anonymous', () => {
+        const smaps = [
+            '00400000-00500000 r-xp 00000000 08:01 123 /usr/bin/node',
+            'Rss:                1024 kB',
+            '01000000-02000000 rw-p 00000000 00:00 0 [heap]',
+            'Rss:                2048 kB',
+            '7f0004000000-7f0008000000 rw-p 00000000 00:00 0 ',
+            'Rss:                3072 kB',
+            '7f0008100000-7f0008200000 rw-p 00000000 00:00 0 ',
+            'Rss:                 512 kB',
+        ].join('\n');
+        const m = summariseSmaps(smaps);
+        assert.equal(m.fileMiB, 1);
+        assert.equal(m.brkHeapMiB, 2);
+        assert.equal(m.mallocArenasMiB, 3);
+        assert.equal(m.mallocArenaCount, 1);
+        assert.equal(m.otherAnonMiB, 0.5);
+        assert.equal(m.rssMiB, 6.5);
     });
 });
 
