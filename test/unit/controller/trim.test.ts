@@ -92,19 +92,18 @@ describe('cache trimming', () => {
 });
 
 describe('cache sharing', () => {
-    const np = (ns: string, port: number): V1NetworkPolicy =>
-        ({
-            metadata: {
-                name: 'isolation-default-deny',
-                namespace: ns,
-                labels: { 'isolation.dev/profile': 'p' },
-                ownerReferences: [
-                    { apiVersion: 'isolation.dev/v1alpha1', kind: 'IsolationProfile', name: 'p', uid: 'u' },
-                ],
-                managedFields: [{ manager: 'isolation-operator', operation: 'Apply', time: new Date(0) }],
-            },
-            spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ ports: [{ port }] }] },
-        });
+    const np = (ns: string, port: number): V1NetworkPolicy => ({
+        metadata: {
+            name: 'isolation-default-deny',
+            namespace: ns,
+            labels: { 'isolation.dev/profile': 'p' },
+            ownerReferences: [
+                { apiVersion: 'isolation.dev/v1alpha1', kind: 'IsolationProfile', name: 'p', uid: 'u' },
+            ],
+            managedFields: [{ manager: 'isolation-operator', operation: 'Apply', time: new Date(0) }],
+        },
+        spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ ports: [{ port }] }] },
+    });
 
     it('stores equal specs, labels and owners once, frozen, across namespaces', () => {
         const a = trimNetworkPolicy(np('a', 80));
