@@ -111,6 +111,22 @@ describe('operator (end to end, under its own ServiceAccount)', function () {
         ]);
     }
 
+    /** Waits until the operator's write counter has not moved for 2 s (bounded): the cluster is converged. */
+    async function quiet(): Promise<void> {
+        let last = -1;
+        let stableSince = Date.now();
+        const deadline = Date.now() + 60_000;
+        while (Date.now() < deadline) {
+            const now = metricValue(await op!.metrics(), 'isolation_operator_writes_total');
+            if (now !== last) {
+                last = now;
+                stableSince = Date.now();
+            } else if (Date.now() - stableSince >= 2000) return;
+            await sleep(250);
+        }
+        throw new Error('the operator kept writing for 60 s');
+    }
+
     const base = (selector: Record<string, string>): IsolationProfileSpec => ({
         namespaces: { selector: { matchLabels: selector } },
     });
@@ -627,7 +643,7 @@ describe('operator (end to end, under its own ServiceAccount)', function () {
     describe('write economy (audit log)', () => {
         it('sends zero writes on periodic resync of a converged cluster', async () => {
             // let every profile above settle, then watch two resync periods (4 s each)
-            await sleep(3000);
+            await quiet();
             const addsBefore = metricValue(await op!.metrics(), 'workqueue_adds_total', {
                 name: 'namespace',
             });
@@ -651,7 +667,14 @@ describe('operator (end to end, under its own ServiceAccount)', function () {
                     namesEqual(ns, ['isolation-default-deny', 'isolation-dns', 'isolation-same-namespace']),
                 );
             }
-            await waitReady(name);
+            // ...and their final status written, so the old process leaves nothing for the new one to do.
+            await eventually('status counts all four', async () => {
+                const p = await waitReady(name);
+                return p.status?.namespaces?.enforced === 4 && p.status.objects?.networkPolicies === 12
+                    ? true
+                    : undefined;
+            });
+            await quiet();
             await op!.stop();
             const since = new Date();
             op = await startOperatorProcess(env().controlPlane, {
