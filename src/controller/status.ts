@@ -113,7 +113,12 @@ export function computeStatus(input: StatusInput): StatusResult {
     } else if (mode === 'DryRun') {
         c('Ready', 'False', 'DryRun', `dry run: ${total} namespaces planned, nothing enforced`);
     } else if (suspended) {
-        c('Ready', 'False', 'Suspended', `suspended: nothing enforced, existing objects in ${total} namespaces kept`);
+        c(
+            'Ready',
+            'False',
+            'Suspended',
+            `suspended: nothing enforced, existing objects in ${total} namespaces kept`,
+        );
     } else if (total === 0) {
         const why =
             conflicts.length > 0

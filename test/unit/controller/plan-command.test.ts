@@ -26,7 +26,10 @@ describe('plan command (offline rendering for GitOps review)', () => {
         const profiles = readProfiles([join(REPO, 'config', 'samples', 'shop-web.yaml')]);
         const out = renderPlan(
             profiles,
-            { namespaces: [{ name: 'shop-web', labels: {} }], serviceAccounts: new Map() },
+            {
+                namespaces: [{ name: 'shop-web', labels: { 'isolation.dev/tenant': 'shop' } }],
+                serviceAccounts: new Map(),
+            },
             settings,
         );
         assert.match(out, /# namespace shop-web: governed by shop-web/);
@@ -83,7 +86,7 @@ spec:
             nsFile,
             `apiVersion: v1
 kind: Namespace
-metadata: {name: payments-prod, labels: {isolation.dev/team: payments}}
+metadata: {name: payments-prod, labels: {isolation.dev/team: payments, isolation.dev/tenant: payments}}
 ---
 apiVersion: v1
 kind: ServiceAccount
