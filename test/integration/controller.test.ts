@@ -208,12 +208,13 @@ describe('operator (end to end, under its own ServiceAccount)', function () {
                 (p) => p.metadata?.name === 'isolation-same-namespace',
             );
             assert.equal(same?.spec?.ingress?.[0]?._from?.length, 1, 'same-namespace ingress keeps its peer');
-            // profile peers select the namespace label the operator keeps
+            // profile peers select the namespace label the operator keeps, in the profile's tenant
             const toApi = (await policies('shop-web')).find(
                 (p) => p.metadata?.name === 'isolation-egress-to-api',
             );
             assert.deepEqual(toApi?.spec?.egress?.[0]?.to?.[0]?.namespaceSelector?.matchLabels, {
                 'isolation.dev/profile': 'shop-api',
+                'isolation.dev/tenant': 'shop',
             });
             assert.equal(await nsLabel('shop-api'), 'shop-api');
 

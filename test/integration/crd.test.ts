@@ -559,6 +559,7 @@ const edgeCases: { name: string; spec: unknown }[] = [
     {
         name: 'NotIn and DoesNotExist expressions',
         spec: {
+            tenant: 'shop',
             namespaces: {
                 selector: {
                     matchExpressions: [
