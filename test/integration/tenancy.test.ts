@@ -270,6 +270,13 @@ describe('tenancy: a profile governs only namespaces its authors own; the operat
                 tenant: 'shop',
                 namespaces: { names: [shopA, later] },
                 network: { ingress: [{ name: 'from-peer', from: [{ profile: n('shop-peer') }] }] },
+                serviceAccounts: [
+                    {
+                        name: 'readers',
+                        selector: { matchLabels: { 'isolation.dev/role': 'reader' } },
+                        roleRef: { kind: 'ClusterRole', name: 'view' },
+                    },
+                ],
                 access: [
                     {
                         name: 'developers',
@@ -609,6 +616,17 @@ describe('tenancy: a profile governs only namespaces its authors own; the operat
             );
         });
 
+        it('cannot bind a role to itself, even a bindable one in a governed namespace', async () => {
+            deniedBy(
+                await kubectl(['create', '-f', '-'], {
+                    as: operator,
+                    input: rb(shopA, 'edit', managed(n('shop-main'))),
+                }),
+                policy,
+                /never binds a role to its own ServiceAccount/,
+            );
+        });
+
         it('cannot bind a role outside the bindable list, even in a governed namespace', async () => {
             const res = await kubectl(['create', '-f', '-'], {
                 as: operator,
@@ -788,6 +806,11 @@ describe('tenancy: a profile governs only namespaces its authors own; the operat
                 'isolation-operator-serviceaccount-labels',
             );
             await ok(['create', '-f', '-'], { as: alice, input: sa('alice-reader') });
+            // ...and the operator, bounded by admission, binds exactly that one.
+            await eventually('isolation-sa-readers binds alice-reader', async () => {
+                const rb = await get('rolebinding', 'isolation-sa-readers', shopA);
+                return JSON.stringify(rb?.subjects?.map((x) => x.name)) === '["alice-reader"]';
+            });
         });
     });
 });
