@@ -224,14 +224,24 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
                 onDelete: () => active && view.profiles().forEach((p) => profileQueue.add(p.metadata.name)),
             },
         },
-        (resource) => ({
-            onUp: () => metrics.informerUp.set({ resource }, 1),
-            onDown: (err, restartInMs) => {
-                metrics.informerUp.set({ resource }, 0);
-                if (!stopping)
-                    log.warn('informer stopped; restarting', { resource, restartInMs, ...errorFields(err) });
-            },
-        }),
+        (resource) => {
+            // Pre-initialised per resource so rate() and increase() work from the first scrape.
+            for (const reason of ['expired', 'restart'] as const)
+                metrics.informerRelists.inc({ resource, reason }, 0);
+            return {
+                onUp: () => metrics.informerUp.set({ resource }, 1),
+                onRelist: (reason) => metrics.informerRelists.inc({ resource, reason }),
+                onDown: (err, restartInMs) => {
+                    metrics.informerUp.set({ resource }, 0);
+                    if (!stopping)
+                        log.warn('informer stopped; restarting', {
+                            resource,
+                            restartInMs,
+                            ...errorFields(err),
+                        });
+                },
+            };
+        },
         settings.listPageSize,
     );
     const view = viewOf(informers, recent);
