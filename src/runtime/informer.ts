@@ -155,6 +155,14 @@ function reasonOf(signal: AbortSignal | undefined): Error {
     return signal?.reason instanceof Error ? signal.reason : abortError('aborted');
 }
 
+/** The HTTP status of a failed request (client-node sets `statusCode` on watch errors, `code` on API errors). */
+function httpStatusOf(err: unknown): number | undefined {
+    if (!err || typeof err !== 'object') return undefined;
+    const e = err as { statusCode?: unknown; code?: unknown };
+    const status = typeof e.statusCode === 'number' ? e.statusCode : e.code;
+    return typeof status === 'number' && status >= 400 ? status : undefined;
+}
+
 function keyOf(obj: KubernetesObject): string {
     return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
 }
@@ -384,10 +392,13 @@ export class SupervisedInformer<T extends KubernetesObject> {
         gen.dead = true;
         // It has already stopped itself; stop() marks it stopped for good and aborts any request left.
         void gen.informer.stop().catch(() => undefined);
-        // Resume from its position if it has one (its cache is complete up to that resourceVersion).
+        // Resume from its position if it has one (its cache is complete up to that resourceVersion) - unless the
+        // API server answered a resumed watch with an HTTP error before accepting it (e.g. 504 "resource version too
+        // large" after an etcd restore): then that position is suspect, and listing is the way out.
         const resourceVersion = gen.informer.latestResourceVersion();
+        const refused = gen.resumed && gen.listedAt === undefined && httpStatusOf(err) !== undefined;
         this.#resume =
-            resourceVersion && gen.informer === this.#serving
+            resourceVersion && gen.informer === this.#serving && !refused
                 ? { resourceVersion, items: gen.informer.list() }
                 : undefined;
         if (gen.listedAt !== undefined && this.#clock.now() - gen.listedAt >= this.#resetAfterMs)

@@ -454,6 +454,35 @@ describe('runtime/informer supervisor', () => {
             assert.equal(t.inf.get('a')?.metadata?.resourceVersion, '40');
         });
 
+        it('relists when the API server refused a resumed watch with an HTTP error (suspect position)', async () => {
+            let calls = 0;
+            const t = setup({
+                factory: (args) => {
+                    calls++;
+                    const f = new FakeInformer(args);
+                    // The resumed instance's watch is refused before it is accepted (e.g. 504 too large RV).
+                    if (calls === 2)
+                        f.start = () => {
+                            f.fire('error', Object.assign(new Error('Gateway Timeout'), { statusCode: 504 }));
+                            return Promise.resolve();
+                        };
+                    t.instances.push(f);
+                    return f;
+                },
+            });
+            t.setServer([obj('a', '10')], '10');
+            t.inf.start();
+            await t.inf.waitForSync();
+            (t.instances[0] as FakeInformer).fire('error', new Error('ECONNRESET'));
+            await t.clock.advanceAsync(t.down[0]?.delay ?? 0);
+            await flush();
+            assert.equal((t.instances[1] as FakeInformer).args.resume?.resourceVersion, '10');
+            await t.clock.advanceAsync(t.down[1]?.delay ?? 0);
+            await flush();
+            assert.equal((t.instances[2] as FakeInformer).args.resume, undefined, 'lists instead');
+            assert.deepEqual(t.relists, ['restart']);
+        });
+
         it('a restart with no position to resume from relists and counts it as restart', async () => {
             const t = setup();
             t.setServer([obj('a', '1')]); // a list without a resourceVersion gives no position
