@@ -62,7 +62,7 @@ demo: deps controlplane-bin ## Run the operator on a local control plane with th
 
 .PHONY: run
 run: deps ## Run the operator against the current kubeconfig (ARGS="--concurrency 8 ...").
-	$(NPM) run --silent operator -- run --log-format text --metrics-bind-address 127.0.0.1:8080 --health-probe-bind-address 127.0.0.1:8081 $(ARGS)
+	$(NPM) run --silent operator -- run --log-format text --metrics-bind-address 127.0.0.1:8080 --metrics-secure=false --health-probe-bind-address 127.0.0.1:8081 $(ARGS)
 
 .PHONY: plan
 plan: deps ## Render what a profile would generate, offline (FILE=profile.yaml).

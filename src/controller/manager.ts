@@ -8,6 +8,7 @@
  * On SIGTERM the manager stops taking work, lets in-flight reconciles finish (bounded), releases the Lease so a
  * standby takes over at once, and closes the endpoints.
  */
+import { AuthenticationV1Api, AuthorizationV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubernetesObject, V1Namespace } from '@kubernetes/client-node';
 
@@ -19,6 +20,8 @@ import type { Logger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { ObservabilityServer } from '../observability/server.ts';
+import { servingCert } from '../observability/serving-cert.ts';
+import { DelegatedAuth } from '../runtime/delegated-auth.ts';
 import { realClock } from '../runtime/clock.ts';
 import type { Clock, TimerHandle } from '../runtime/clock.ts';
 import { loadPooledKubeConfig, PooledKubeConfig } from '../runtime/kubeconfig.ts';
@@ -60,6 +63,22 @@ function queueMetrics(m: Metrics, controller: string): Partial<WorkqueueMetrics>
         panic: () => m.reconcilePanics.inc({ controller }),
         timeout: () => m.reconcileTimeouts.inc({ controller }),
         activeWorkers: (n) => m.activeWorkers.set({ controller }, n),
+    };
+}
+
+/** HTTPS and delegated authentication/authorization for `/metrics` (controller-runtime's secure metrics). */
+async function secureMetrics(kc: KubeConfig, settings: OperatorSettings) {
+    const authn = kc.makeApiClient(AuthenticationV1Api);
+    const authz = kc.makeApiClient(AuthorizationV1Api);
+    const { cert, key } = await servingCert(settings.metricsCertDir || undefined);
+    return {
+        metricsTls: { cert, key },
+        metricsAuthorizer: new DelegatedAuth({
+            apis: {
+                createTokenReview: (p) => authn.createTokenReview(p),
+                createSubjectAccessReview: (p) => authz.createSubjectAccessReview(p),
+            },
+        }),
     };
 }
 
@@ -301,6 +320,7 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
     });
 
     const server = new ObservabilityServer({
+        ...(settings.metricsSecure ? await secureMetrics(kc, settings) : {}),
         metricsBindAddress: settings.metricsBindAddress,
         healthProbeBindAddress: settings.healthProbeBindAddress,
         registry: metrics.registry,
