@@ -50,6 +50,16 @@ test-unit: deps ## Run the unit tests (no cluster).
 test-integration: deps controlplane-bin ## Run the integration tests (starts and stops its own control plane).
 	$(NPM) run test:integration
 
+.PHONY: audit
+audit: deps ## Supply-chain gate: lockfile hashes and sources, npm audit of production dependencies (high/critical fail).
+	NPM=$(NPM) $(NODE) test/supply-chain/audit.ts
+
+SBOM ?= sbom.cdx.json
+.PHONY: sbom
+sbom: deps ## Write a CycloneDX SBOM of the production dependencies (SBOM=sbom.cdx.json).
+	$(NPM) sbom --omit=dev --sbom-format cyclonedx --sbom-type application > $(SBOM)
+	@echo "wrote $(SBOM)"
+
 .PHONY: controlplane-bin
 controlplane-bin: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl into the cache (once).
 	bash test/controlplane/build.sh >/dev/null
