@@ -20,7 +20,8 @@ import type { Logger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { ObservabilityServer } from '../observability/server.ts';
-import { servingCert } from '../observability/serving-cert.ts';
+import { servingCert, watchServingCert } from '../observability/serving-cert.ts';
+import type { ServingCert } from '../observability/serving-cert.ts';
 import { DelegatedAuth } from '../runtime/delegated-auth.ts';
 import { realClock } from '../runtime/clock.ts';
 import type { Clock, TimerHandle } from '../runtime/clock.ts';
@@ -67,12 +68,11 @@ function queueMetrics(m: Metrics, controller: string): Partial<WorkqueueMetrics>
 }
 
 /** HTTPS and delegated authentication/authorization for `/metrics` (controller-runtime's secure metrics). */
-async function secureMetrics(kc: KubeConfig, settings: OperatorSettings) {
+function secureMetrics(kc: KubeConfig, tls: ServingCert) {
     const authn = kc.makeApiClient(AuthenticationV1Api);
     const authz = kc.makeApiClient(AuthorizationV1Api);
-    const { cert, key } = await servingCert(settings.metricsCertDir || undefined);
     return {
-        metricsTls: { cert, key },
+        metricsTls: { cert: tls.cert, key: tls.key },
         metricsAuthorizer: new DelegatedAuth({
             apis: {
                 createTokenReview: (p) => authn.createTokenReview(p),
@@ -319,8 +319,11 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         callback: () => (active ? enqueueAll() : undefined),
     });
 
+    const metricsCert = settings.metricsSecure
+        ? await servingCert(settings.metricsCertDir || undefined)
+        : undefined;
     const server = new ObservabilityServer({
-        ...(settings.metricsSecure ? await secureMetrics(kc, settings) : {}),
+        ...(metricsCert ? secureMetrics(kc, metricsCert) : {}),
         metricsBindAddress: settings.metricsBindAddress,
         healthProbeBindAddress: settings.healthProbeBindAddress,
         registry: metrics.registry,
@@ -335,6 +338,19 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         },
     });
     await server.start();
+    if (metricsCert) log.info('metrics served over HTTPS', { certificate: metricsCert.source });
+    const certWatch =
+        metricsCert && settings.metricsCertDir
+            ? watchServingCert(
+                  settings.metricsCertDir,
+                  metricsCert,
+                  (c) => {
+                      server.setMetricsTls(c);
+                      log.info('metrics certificate reloaded', { dir: settings.metricsCertDir });
+                  },
+                  { onError: (err) => log.warn('metrics certificate not reloaded', errorFields(err)) },
+              )
+            : undefined;
 
     for (const inf of allInformers(informers)) inf.start();
 
@@ -403,6 +419,7 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
             if (leader) await leader.release();
             await Promise.all(allInformers(informers).map((i) => i.stop()));
             await events.flush();
+            certWatch?.stop();
             await server.close();
             if (kc instanceof PooledKubeConfig) await kc.closePool();
             log.info('stopped');

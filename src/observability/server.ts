@@ -155,6 +155,13 @@ export class ObservabilityServer {
         }
     }
 
+    /** Serve a new certificate on the HTTPS metrics listener from the next TLS handshake (certificate rotation). */
+    setMetricsTls(tls: { cert: string; key: string }): void {
+        const entry = this.servers.find((s) => s.role === 'metrics');
+        if (entry?.server instanceof https.Server)
+            entry.server.setSecureContext({ cert: tls.cert, key: tls.key });
+    }
+
     /** The bound address of the listener serving `route`, if any (useful with ephemeral ports). */
     address(route: Route): AddressInfo | undefined {
         const entry = this.servers.find((s) => s.routes.has(route));

@@ -6,10 +6,11 @@
  * Design choice: Node's crypto makes key pairs but cannot sign X.509 certificates. The key pair comes from
  * node:crypto (fast, native); `node-forge` (pure JavaScript, no dependencies of its own) only builds and signs the
  * certificate. A self-signed certificate encrypts the scrape and the bearer token; scrapers skip verification (the
- * ServiceMonitor's `insecureSkipVerify`) unless a real certificate is mounted. Certificate files are read once: a
- * rotated Secret takes effect at the next restart.
+ * ServiceMonitor's `insecureSkipVerify`) unless a real certificate is mounted. Certificate files are re-read every
+ * minute (`watchServingCert`), so a rotated Secret (the kubelet swaps the mounted files) is served without a restart,
+ * as controller-runtime's certwatcher does.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -65,4 +66,41 @@ export function selfSignedServingCert(names: string[] = ['localhost', hostname()
 /** The certificate from `dir` when given, else a fresh self-signed one. */
 export function servingCert(dir: string | undefined): Promise<ServingCert> {
     return dir ? readServingCert(dir) : selfSignedServingCert();
+}
+
+export interface CertWatch {
+    stop(): void;
+}
+
+/**
+ * Re-reads `<dir>/tls.crt` and `tls.key` every `intervalMs` (default 60 s) and calls `onChange` when they changed
+ * and both parse as a matching pair (a half-written rotation is skipped until the next look).
+ */
+export function watchServingCert(
+    dir: string,
+    initial: ServingCert,
+    onChange: (cert: ServingCert) => void,
+    opts: { intervalMs?: number; onError?: (err: unknown) => void } = {},
+): CertWatch {
+    let current = initial;
+    let busy = false;
+    const check = async (): Promise<void> => {
+        if (busy) return;
+        busy = true;
+        try {
+            const next = await readServingCert(dir);
+            if (next.cert === current.cert && next.key === current.key) return;
+            if (!new X509Certificate(next.cert).checkPrivateKey(createPrivateKey(next.key)))
+                throw new Error(`${dir}: tls.key does not match tls.crt`);
+            current = next;
+            onChange(next);
+        } catch (err) {
+            opts.onError?.(err);
+        } finally {
+            busy = false;
+        }
+    };
+    const timer = setInterval(() => void check(), opts.intervalMs ?? 60_000);
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
 }

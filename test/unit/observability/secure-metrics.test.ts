@@ -7,7 +7,28 @@ import { join } from 'node:path';
 import { createMetrics } from '../../../src/observability/metrics.ts';
 import type { MetricsAuthorizer, ObservabilityServer } from '../../../src/observability/server.ts';
 import { startObservabilityServer } from '../../../src/observability/server.ts';
-import { readServingCert, selfSignedServingCert } from '../../../src/observability/serving-cert.ts';
+import {
+    readServingCert,
+    selfSignedServingCert,
+    type ServingCert,
+    watchServingCert,
+} from '../../../src/observability/serving-cert.ts';
+import type { TLSSocket } from 'node:tls';
+
+/** The SHA-256 fingerprint of the certificate a fresh TLS connection to `port` is served. */
+function servedFingerprint(port: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const req = request(
+            { host: '127.0.0.1', port, path: '/metrics', rejectUnauthorized: false, agent: false },
+            (res) => {
+                resolve((res.socket as TLSSocket).getPeerCertificate().fingerprint256);
+                res.resume();
+            },
+        );
+        req.on('error', reject);
+        req.end();
+    });
+}
 
 /** GET over HTTPS without verifying the (self-signed) certificate. */
 function httpsGet(
@@ -115,6 +136,47 @@ describe('secure metrics endpoint', () => {
             assert.equal(read.source, 'files');
             assert.equal(read.cert, made.cert);
         } finally {
+            await rm(dir, { recursive: true, force: true });
+        }
+    });
+
+    it('serves a rotated certificate from the cert directory without a restart', async () => {
+        const first = await selfSignedServingCert(['first.example']);
+        const second = await selfSignedServingCert(['second.example']);
+        const dir = await mkdtemp(join(tmpdir(), 'metrics-cert-'));
+        await writeFile(join(dir, 'tls.crt'), first.cert);
+        await writeFile(join(dir, 'tls.key'), first.key);
+        const metrics = createMetrics({ defaultMetrics: false });
+        const initial = await readServingCert(dir);
+        const s = await startObservabilityServer({
+            registry: metrics.registry,
+            isReady: () => ({ ok: true }),
+            metricsBindAddress: '127.0.0.1:0',
+            healthProbeBindAddress: '0',
+            metricsTls: initial,
+        });
+        server = s;
+        let changed: (c: ServingCert) => void = () => undefined;
+        const reloaded = new Promise<ServingCert>((r) => (changed = r));
+        const watch = watchServingCert(
+            dir,
+            initial,
+            (c) => {
+                s.setMetricsTls(c);
+                changed(c);
+            },
+            { intervalMs: 20 },
+        );
+        try {
+            const port = s.address('metrics')?.port ?? 0;
+            const fp = (pem: string) => new X509Certificate(pem).fingerprint256;
+            assert.equal(await servedFingerprint(port), fp(first.cert));
+            await writeFile(join(dir, 'tls.key'), second.key);
+            await writeFile(join(dir, 'tls.crt'), second.cert);
+            assert.equal((await reloaded).cert, second.cert);
+            assert.equal(await servedFingerprint(port), fp(second.cert));
+        } finally {
+            watch.stop();
             await rm(dir, { recursive: true, force: true });
         }
     });
