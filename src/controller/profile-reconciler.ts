@@ -129,7 +129,23 @@ export class ProfileReconciler {
             }
         }
         const namespaces = this.#labelled(name);
-        for (const ns of namespaces) this.#d.outcomes.delete(ns);
+        // The label names a profile that is going away: drop it before the finalizer, whatever comes next. The
+        // next governor relabels if it enforces; a DryRun or suspended one writes nothing, and a stale label would
+        // keep the namespace in other profiles' `profile` peers.
+        for (const ns of namespaces) {
+            this.#d.outcomes.delete(ns);
+            try {
+                await writer.unlabelNamespace(ns);
+            } catch (err) {
+                events.record(
+                    profile,
+                    'Warning',
+                    'CleanupFailed',
+                    `namespace ${ns} label: ${errorMessage(err)}`,
+                );
+                throw err;
+            }
+        }
         await writer.removeFinalizer(profile);
         events.record(
             profile,

@@ -457,6 +457,32 @@ describe('operator (end to end, under its own ServiceAccount)', function () {
         );
     });
 
+    it('removes the namespace label of a deleted profile when the next profile writes nothing (DryRun)', async () => {
+        // Defect from the reliability run: an Orphan profile deleted while a DryRun profile also selected its
+        // namespace left `isolation.dev/profile=<deleted>` behind, so other profiles' `profile` peers still matched.
+        const orph = env().uniqueName('orphdry');
+        const dry = env().uniqueName('dry-next');
+        const ns = await env().createNamespace('orphdry', iso({ orphdry: orph }));
+        await applyProfile(orph, { ...base({ orphdry: orph }), deletionPolicy: 'Orphan' });
+        await applyProfile(dry, { ...base({ orphdry: orph }), mode: 'DryRun', priority: 50 });
+        await eventually('the enforcing profile governs', async () =>
+            (await nsLabel(ns)) === orph ? true : undefined,
+        );
+        await deleteProfile(orph);
+        // Positive barrier: the DryRun profile has planned the namespace after the other one was gone.
+        await eventually('the DryRun profile plans the namespace', async () => {
+            const p = await profile(dry);
+            return p.status?.observedGeneration === p.metadata.generation &&
+                (p.status?.plan ?? []).some((a) => a.namespace === ns)
+                ? true
+                : undefined;
+        });
+        assert.equal(await nsLabel(ns), undefined, 'no label of a deleted profile');
+        assert.equal((await policies(ns)).length, 0, 'orphans carry no managed label');
+        assert.equal((await net().listNamespacedNetworkPolicy({ namespace: ns })).items.length, 3);
+        await deleteProfile(dry);
+    });
+
     it('corrects drift (Correct) and reports it without touching the object (Report)', async () => {
         const fix = env().uniqueName('fix');
         const rep = env().uniqueName('rep');
