@@ -271,11 +271,13 @@ export function writerOf(
         async foreignObjects(kind, namespace, names) {
             const [group, version] = API_VERSIONS[kind].split('/') as [string, string];
             const wanted = new Set(names);
+            // Only objects without the managed-by label come back (usually none): a small answer.
             const list = (await custom.listNamespacedCustomObject({
                 group,
                 version,
                 plural: PLURALS[kind],
                 namespace,
+                labelSelector: `${LABEL_MANAGED_BY}!=${MANAGED_BY_VALUE}`,
             })) as KubernetesListObject<KubernetesObject>;
             const out: ForeignObject[] = [];
             for (const item of list.items ?? []) {
