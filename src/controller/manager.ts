@@ -204,6 +204,23 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         profileQueue.add(p.metadata.name);
         for (const ns of namespacesOfProfile(view, outcomes, p)) namespaceQueue.add(ns);
     };
+    // Generation filter (controller-runtime's GenerationChangedPredicate, plus deletion): an update that changes
+    // neither the spec (metadata.generation) nor the deletion state — the echo of a status write, a finalizer,
+    // a label — changes nothing any reconcile reads, so it enqueues nothing. Without it every status write came
+    // back as an event that re-enqueued every namespace of the profile.
+    const profileState = new Map<string, string>();
+    const stateOf = (p: IsolationProfile) =>
+        `${p.metadata.generation ?? 0}|${p.metadata.deletionTimestamp ?? ''}`;
+    const onProfileChange = (p: IsolationProfile) => {
+        const state = stateOf(p);
+        if (profileState.get(p.metadata.name) === state) return;
+        profileState.set(p.metadata.name, state);
+        onProfile(p);
+    };
+    const onProfileDelete = (p: IsolationProfile) => {
+        profileState.delete(p.metadata.name);
+        onProfile(p);
+    };
     // Read-your-writes overlay; it also recognises the watch echo of the operator's own writes, which needs no
     // reconcile (at convergence that halves the reconciles: every write would otherwise come back as an event).
     const recent = new RecentWrites(() => clock.now());
@@ -220,7 +237,7 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
     const informers = createInformers(
         kc,
         {
-            profile: { onAdd: onProfile, onUpdate: onProfile, onDelete: onProfile },
+            profile: { onAdd: onProfileChange, onUpdate: onProfileChange, onDelete: onProfileDelete },
             namespace: {
                 onAdd: (ns: V1Namespace) => {
                     const name = ns.metadata?.name;
