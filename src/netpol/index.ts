@@ -1,0 +1,8 @@
+/**
+ * Public surface of the NetworkPolicy evaluator and the alignment checks built on it. Pure: no I/O, no client.
+ */
+export * from './types.ts';
+export * from './portset.ts';
+export { cidrContains, ipBlockContains, isValidCidr, isValidIp } from './ipblock.ts';
+export type { DirectionVerdict, Evaluator, RuleMatch, Verdict } from './evaluate.ts';
+export { createEvaluator, effectivePolicyTypes, endpointRef, policyRef } from './evaluate.ts';
