@@ -6,3 +6,6 @@ export * from './portset.ts';
 export { cidrContains, ipBlockContains, isValidCidr, isValidIp } from './ipblock.ts';
 export type { DirectionVerdict, Evaluator, RuleMatch, Verdict } from './evaluate.ts';
 export { createEvaluator, effectivePolicyTypes, endpointRef, policyRef } from './evaluate.ts';
+export { labelsFor, namespaceWorkloads, selectedWorkloads, serviceAccountWorkloads } from './workloads.ts';
+export type { AlignmentGap, AlignmentInput, BlockedBy, GapKind, RoleBindingInput } from './alignment.ts';
+export { computeAlignment, governanceFromLabels } from './alignment.ts';
