@@ -12,6 +12,7 @@ import { DEFAULT_SETTINGS, parseDuration, parseList } from './controller/setting
 import type { OperatorSettings } from './controller/settings.ts';
 import { runPlanCommand } from './controller/plan-command.ts';
 import { planSettingsFromFlags, planSettingsOptions } from './cli/plan-flags.ts';
+import { explainCommand } from './explain/cli.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
     version: string;
@@ -240,6 +241,8 @@ planCommand.action(
         process.stdout.write(out);
     },
 );
+
+program.addCommand(explainCommand());
 
 try {
     await program.parseAsync(process.argv);

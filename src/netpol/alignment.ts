@@ -35,7 +35,7 @@
 import type { IsolationProfile, Peer } from '../api/types.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../api/types.ts';
 import { egressPolicyName, ingressPolicyName } from '../plan/names.ts';
-import type { DirectionVerdict } from './evaluate.ts';
+import type { DirectionVerdict, Evaluator } from './evaluate.ts';
 import { createEvaluator } from './evaluate.ts';
 import type { PortSet } from './portset.ts';
 import { EMPTY, intersect, isEmpty, union } from './portset.ts';
@@ -44,7 +44,47 @@ import { namespaceWorkloads, selectedWorkloads, serviceAccountWorkloads } from '
 
 export interface RoleBindingInput {
     metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+    roleRef?: { kind: string; name: string };
     subjects?: { kind: string; name: string; namespace?: string }[] | null;
+}
+
+/** Whether a ServiceAccount's pods can reach any pod of a namespace, and if not, which side denies it. */
+export interface Reach {
+    path: boolean;
+    /** Union over the (ServiceAccount pod, namespace pod) pairs of what the connection may use. */
+    ports: PortSet;
+    /** Set when there is no path. */
+    blockedBy?: BlockedBy;
+    blockingPolicies: string[];
+}
+
+/** The network reach of ServiceAccount `saNamespace/saName` into `namespace` (real pods, else stand-ins). */
+export function serviceAccountReach(
+    ev: Evaluator,
+    policies: readonly NetworkPolicyInput[],
+    pods: readonly Workload[] | undefined,
+    saNamespace: string,
+    saName: string,
+    namespace: string,
+): Reach {
+    const results: PairResult[] = [];
+    let ports = EMPTY;
+    for (const src of serviceAccountWorkloads(saNamespace, saName, pods)) {
+        for (const dst of namespaceWorkloads(namespace, policies, pods)) {
+            const e = ev.egress(src, { kind: 'workload', workload: dst });
+            const i = ev.ingress(dst, { kind: 'workload', workload: src });
+            results.push({
+                egress: e.ports,
+                ingress: i.ports,
+                egressIsolatedBy: e.isolatedBy,
+                ingressIsolatedBy: i.isolatedBy,
+            });
+            ports = union(ports, intersect(e.ports, i.ports));
+        }
+    }
+    if (!isEmpty(ports)) return { path: true, ports, blockingPolicies: [] };
+    const { blockedBy, policies: blocking } = blocked(results);
+    return { path: false, ports, blockedBy, blockingPolicies: blocking };
 }
 
 export type GapKind = 'GrantWithoutPath' | 'OneSidedAllow';
@@ -177,24 +217,16 @@ export function computeAlignment(input: AlignmentInput): Map<string, AlignmentGa
         const ns = rb.metadata.namespace ?? '';
         const profile = governedBy(ns);
         if (!profile || !out.has(profile)) continue;
-        const targets = namespaceWorkloads(ns, input.policies, input.pods);
         for (const s of rb.subjects ?? []) {
             if (s.kind !== 'ServiceAccount') continue;
             const saNs = s.namespace || ns;
             const key = `${ns}/${rb.metadata.name}/${saNs}/${s.name}`;
             if (seen.has(key)) continue;
             seen.add(key);
-            const results: PairResult[] = [];
-            let path = false;
-            for (const src of serviceAccountWorkloads(saNs, s.name, input.pods)) {
-                for (const dst of targets) {
-                    const r = pair(src, dst);
-                    results.push(r);
-                    if (!isEmpty(intersect(r.egress, r.ingress))) path = true;
-                }
-            }
-            if (path) continue;
-            const { blockedBy, policies } = blocked(results);
+            const reach = serviceAccountReach(ev, input.policies, input.pods, saNs, s.name, ns);
+            if (reach.path) continue;
+            const blockedBy = reach.blockedBy ?? 'both';
+            const policies = reach.blockingPolicies;
             out.get(profile)!.push({
                 kind: 'GrantWithoutPath',
                 profile,

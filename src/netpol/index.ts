@@ -7,5 +7,12 @@ export { cidrContains, ipBlockContains, isValidCidr, isValidIp } from './ipblock
 export type { DirectionVerdict, Evaluator, RuleMatch, Verdict } from './evaluate.ts';
 export { createEvaluator, effectivePolicyTypes, endpointRef, policyRef } from './evaluate.ts';
 export { labelsFor, namespaceWorkloads, selectedWorkloads, serviceAccountWorkloads } from './workloads.ts';
-export type { AlignmentGap, AlignmentInput, BlockedBy, GapKind, RoleBindingInput } from './alignment.ts';
-export { computeAlignment, governanceFromLabels } from './alignment.ts';
+export type {
+    AlignmentGap,
+    AlignmentInput,
+    BlockedBy,
+    GapKind,
+    Reach,
+    RoleBindingInput,
+} from './alignment.ts';
+export { computeAlignment, governanceFromLabels, serviceAccountReach } from './alignment.ts';
