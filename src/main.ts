@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * CLI entry: `run` (the operator), `plan` (render the objects a profile would generate, offline, as YAML for
- * review in a GitOps pull request) and `version`. This module only parses flags and wires; the work lives in
- * src/controller (run) and src/plan (plan). Flags can also come from ISOLATION_* environment variables.
+ * review in a GitOps pull request), `explain` (who can reach what and who can act where, read-only) and `version`.
+ * This module only parses flags and wires; the work lives in src/controller (run), src/plan (plan) and src/explain.
+ * Flags can also come from ISOLATION_* environment variables.
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';

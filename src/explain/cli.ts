@@ -7,7 +7,8 @@
  * `who-can-act`: some ServiceAccount subject has no path), 2 = error (bad arguments, unknown pod, cluster
  * unreachable). `--require-all` makes `can` exit 1 unless every pair is allowed.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import type { CommanderError } from 'commander';
 import { parseAllDocuments, stringify } from 'yaml';
@@ -34,9 +35,21 @@ interface CommonFlags extends PlanFlagValues {
     ipBlocksMatchPods: boolean;
 }
 
+/** Files as given; a directory stands for its `*.yaml` / `*.yml` files (not recursive, kustomization skipped). */
+function expand(files: string[]): string[] {
+    return files.flatMap((f) =>
+        f !== '-' && statSync(f).isDirectory()
+            ? readdirSync(f)
+                  .filter((n) => /\.ya?ml$/.test(n) && !/^kustomization\.ya?ml$/.test(n))
+                  .sort()
+                  .map((n) => join(f, n))
+            : [f],
+    );
+}
+
 function readDocs(files: string[]): unknown[] {
     const out: unknown[] = [];
-    for (const file of files) {
+    for (const file of expand(files)) {
         const text = readFileSync(file === '-' ? 0 : file, 'utf8');
         for (const d of parseAllDocuments(text)) {
             if ('errors' in d && d.errors.length > 0)
@@ -80,7 +93,10 @@ async function guarded(fn: () => Promise<number>): Promise<void> {
 }
 
 function common(cmd: Command): Command {
-    cmd.option('-f, --filename <file...>', 'answer from YAML files instead of the cluster ("-" for stdin)')
+    cmd.option(
+        '-f, --filename <file...>',
+        'answer from YAML files or folders instead of the cluster ("-" for stdin)',
+    )
         .addOption(new Option('--kubeconfig <path>', 'kubeconfig of the cluster to read').env('KUBECONFIG'))
         .addOption(
             new Option('-o, --output <format>', 'output format')

@@ -171,7 +171,16 @@ describe('explain: command line', () => {
         assert.equal(json.code, 1);
         const answer = JSON.parse(json.stdout) as { withoutPath: number; actors: { roleBinding: string }[] };
         assert.equal(answer.withoutPath, 1);
-        const yaml = await cli(['matrix', 'shop-db', '-o', 'yaml', ...f]);
+        const yaml = await cli([
+            'matrix',
+            'shop-db',
+            '-o',
+            'yaml',
+            '-f',
+            SAMPLES, // a folder stands for its YAML files
+            '-f',
+            join(REPO, 'test', 'demo', 'namespaces.yaml'),
+        ]);
         assert.equal(yaml.code, 0);
         assert.match(yaml.stdout, /^namespace: shop-db/);
     });
