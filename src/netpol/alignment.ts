@@ -33,7 +33,7 @@
  * reported gap is real under the given policies.
  */
 import type { IsolationProfile, Peer } from '../api/types.ts';
-import { LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../api/types.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY_VALUE, NAMESPACE_NAME_LABEL } from '../api/types.ts';
 import { egressPolicyName, ingressPolicyName } from '../plan/names.ts';
 import type { DirectionVerdict, Evaluator } from './evaluate.ts';
 import { createEvaluator } from './evaluate.ts';
@@ -119,6 +119,8 @@ export interface AlignmentInput {
     /** Real pods, when known; stand-ins otherwise. */
     pods?: readonly Workload[];
     options?: EvaluatorOptions;
+    /** Evaluate every pair of namespaces instead of one per class of look-alike namespaces (for verification). */
+    exhaustive?: boolean;
 }
 
 /** Namespace -> profile from the `isolation.dev/profile` label the operator keeps on governed namespaces. */
@@ -184,6 +186,77 @@ function sideText(b: BlockedBy): string {
     }
 }
 
+function sortedEntries(labels: Record<string, string>): [string, string][] {
+    return Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * Classes of interchangeable namespaces, so that checks between profiles cost one evaluation per pair of classes
+ * instead of one per pair of namespaces (a profile may govern thousands of look-alike namespaces). Two namespaces
+ * are interchangeable when they carry the same labels (apart from their name), hold the same policies (by name and
+ * spec) and the same pods (apart from their names), and no selector anywhere names either of them through
+ * `kubernetes.io/metadata.name`: every selector then matches both or neither, and between two distinct namespaces
+ * the "same namespace" relation of a peer without namespaceSelector is false for any representative. Pod IPs count
+ * only when some policy has an ipBlock.
+ */
+export function namespaceClasses(
+    namespaces: readonly NamespaceInput[],
+    policies: readonly NetworkPolicyInput[],
+    pods: readonly Workload[] | undefined,
+): (namespace: string) => string {
+    const referenced = new Set<string>();
+    let ipBlocks = false;
+    const policyKeys = new Map<string, [string, string][]>();
+    for (const p of policies) {
+        const ns = p.metadata.namespace ?? '';
+        const list = policyKeys.get(ns) ?? [];
+        list.push([p.metadata.name, JSON.stringify(p.spec ?? {})]);
+        policyKeys.set(ns, list);
+        for (const rule of [...(p.spec?.ingress ?? []), ...(p.spec?.egress ?? [])]) {
+            for (const peer of [...(rule.from ?? rule._from ?? []), ...(rule.to ?? [])]) {
+                if (peer.ipBlock) ipBlocks = true;
+                const sel = peer.namespaceSelector;
+                const named = sel?.matchLabels?.[NAMESPACE_NAME_LABEL];
+                if (named !== undefined) referenced.add(named);
+                for (const e of sel?.matchExpressions ?? [])
+                    if (e.key === NAMESPACE_NAME_LABEL) for (const v of e.values ?? []) referenced.add(v);
+            }
+        }
+    }
+    const podKeys = new Map<string, string[]>();
+    for (const w of pods ?? []) {
+        const list = podKeys.get(w.namespace) ?? [];
+        list.push(
+            JSON.stringify([
+                sortedEntries(w.labels),
+                w.serviceAccount ?? '',
+                w.ports ?? null,
+                w.hostNetwork ?? false,
+                ipBlocks ? (w.ip ?? '') : '',
+            ]),
+        );
+        podKeys.set(w.namespace, list);
+    }
+    const labels = new Map(namespaces.map((n) => [n.name, n.labels ?? {}]));
+    const cache = new Map<string, string>();
+    return (ns: string) => {
+        let key = cache.get(ns);
+        if (key !== undefined) return key;
+        if (referenced.has(ns)) key = `name:${ns}`;
+        else {
+            const own = { ...(labels.get(ns) ?? {}) };
+            delete own[NAMESPACE_NAME_LABEL];
+            key = JSON.stringify([
+                sortedEntries(own),
+                [...(policyKeys.get(ns) ?? [])].sort(),
+                [...(podKeys.get(ns) ?? [])].sort(),
+            ]);
+        }
+        cache.set(ns, key);
+        return key;
+    };
+}
+
 export function computeAlignment(input: AlignmentInput): Map<string, AlignmentGap[]> {
     const ev = createEvaluator({ namespaces: input.namespaces, policies: input.policies }, input.options);
     const out = new Map<string, AlignmentGap[]>();
@@ -194,6 +267,21 @@ export function computeAlignment(input: AlignmentInput): Map<string, AlignmentGa
             .filter(([, p]) => p === profile)
             .map(([ns]) => ns)
             .sort();
+
+    const classOf = input.exhaustive
+        ? (ns: string) => `name:${ns}`
+        : namespaceClasses(input.namespaces, input.policies, input.pods);
+    /** Sorted namespaces, grouped by class (each group sorted). */
+    const groups = (namespaces: string[]): string[][] => {
+        const byClass = new Map<string, string[]>();
+        for (const ns of namespaces) {
+            const k = classOf(ns);
+            const list = byClass.get(k) ?? [];
+            list.push(ns);
+            byClass.set(k, list);
+        }
+        return [...byClass.values()];
+    };
 
     const pair = (
         src: Workload,
@@ -211,7 +299,29 @@ export function computeAlignment(input: AlignmentInput): Map<string, AlignmentGa
         };
     };
 
-    // GrantWithoutPath: every ServiceAccount subject of every RoleBinding in a governed namespace.
+    // GrantWithoutPath: every ServiceAccount subject of every RoleBinding in a governed namespace. The reach into a
+    // namespace is computed once per class of namespaces (policy names re-targeted), unless the ServiceAccount's own
+    // namespace is of that class.
+    const reachMemo = new Map<string, { rep: string; reach: Reach }>();
+    const reachOf = (saNs: string, saName: string, ns: string): Reach => {
+        const cls = classOf(ns);
+        if (cls === classOf(saNs))
+            return serviceAccountReach(ev, input.policies, input.pods, saNs, saName, ns);
+        const key = JSON.stringify([saNs, saName, cls]);
+        let hit = reachMemo.get(key);
+        if (!hit) {
+            hit = { rep: ns, reach: serviceAccountReach(ev, input.policies, input.pods, saNs, saName, ns) };
+            reachMemo.set(key, hit);
+        }
+        if (hit.rep === ns) return hit.reach;
+        const prefix = `${hit.rep}/`;
+        return {
+            ...hit.reach,
+            blockingPolicies: hit.reach.blockingPolicies
+                .map((p) => (p.startsWith(prefix) ? `${ns}/${p.slice(prefix.length)}` : p))
+                .sort(),
+        };
+    };
     const seen = new Set<string>();
     for (const rb of input.roleBindings) {
         const ns = rb.metadata.namespace ?? '';
@@ -223,7 +333,7 @@ export function computeAlignment(input: AlignmentInput): Map<string, AlignmentGa
             const key = `${ns}/${rb.metadata.name}/${saNs}/${s.name}`;
             if (seen.has(key)) continue;
             seen.add(key);
-            const reach = serviceAccountReach(ev, input.policies, input.pods, saNs, s.name, ns);
+            const reach = reachOf(saNs, s.name, ns);
             if (reach.path) continue;
             const blockedBy = reach.blockedBy ?? 'both';
             const policies = reach.blockingPolicies;
@@ -266,56 +376,70 @@ export function computeAlignment(input: AlignmentInput): Map<string, AlignmentGa
             for (const b of [
                 ...new Set(rule.peers.map((p) => p.profile).filter((p): p is string => !!p)),
             ].sort()) {
-                let first: AlignmentGap | undefined;
-                let pairs = 0;
-                for (const nsA of namespacesOf(a)) {
+                const checkPair = (nsA: string, nsB: string): AlignmentGap | null => {
                     const policyRefName = `${nsA}/${policyName}`;
                     const local = selectedWorkloads(nsA, rule.pods, input.policies, input.pods);
-                    for (const nsB of namespacesOf(b)) {
-                        if (nsB === nsA) continue;
-                        const remote = namespaceWorkloads(nsB, input.policies, input.pods);
-                        const results: PairResult[] = [];
-                        let ruleAllows = false;
-                        let met = false;
-                        for (const l of local) {
-                            for (const r of remote) {
-                                const [src, dst] = rule.dir === 'ingress' ? [r, l] : [l, r];
-                                const e = ev.egress(src, { kind: 'workload', workload: dst });
-                                const i = ev.ingress(dst, { kind: 'workload', workload: src });
-                                const mine = rule.dir === 'ingress' ? i : e;
-                                const fromRule = union(
-                                    EMPTY,
-                                    ...mine.allowedBy
-                                        .filter((m) => m.policy === policyRefName)
-                                        .map((m) => m.ports),
-                                );
-                                if (isEmpty(fromRule)) continue;
-                                ruleAllows = true;
-                                const other = rule.dir === 'ingress' ? e.ports : i.ports;
-                                if (!isEmpty(intersect(fromRule, other))) met = true;
-                                results.push(
-                                    rule.dir === 'ingress'
-                                        ? pair(src, dst, e, { ...i, ports: fromRule })
-                                        : pair(src, dst, { ...e, ports: fromRule }, i),
-                                );
-                            }
+                    const remote = namespaceWorkloads(nsB, input.policies, input.pods);
+                    const results: PairResult[] = [];
+                    let ruleAllows = false;
+                    for (const l of local) {
+                        for (const r of remote) {
+                            const [src, dst] = rule.dir === 'ingress' ? [r, l] : [l, r];
+                            const e = ev.egress(src, { kind: 'workload', workload: dst });
+                            const i = ev.ingress(dst, { kind: 'workload', workload: src });
+                            const mine = rule.dir === 'ingress' ? i : e;
+                            const fromRule = union(
+                                EMPTY,
+                                ...mine.allowedBy
+                                    .filter((m) => m.policy === policyRefName)
+                                    .map((m) => m.ports),
+                            );
+                            if (isEmpty(fromRule)) continue;
+                            ruleAllows = true;
+                            const other = rule.dir === 'ingress' ? e.ports : i.ports;
+                            if (!isEmpty(intersect(fromRule, other))) return null;
+                            results.push(
+                                rule.dir === 'ingress'
+                                    ? pair(src, dst, e, { ...i, ports: fromRule })
+                                    : pair(src, dst, { ...e, ports: fromRule }, i),
+                            );
                         }
-                        if (!ruleAllows || met) continue;
-                        pairs++;
-                        if (first) continue;
-                        const { blockedBy, policies } = blocked(results);
-                        const side = rule.dir === 'ingress' ? 'egress' : 'ingress';
-                        first = {
-                            kind: 'OneSidedAllow',
-                            profile: a,
-                            namespace: nsA,
-                            rule: `${rule.dir}/${rule.name}`,
-                            peerProfile: b,
-                            peerNamespace: nsB,
-                            blockedBy,
-                            blockingPolicies: policies,
-                            message: `${rule.dir} rule ${rule.name} allows ${rule.dir === 'ingress' ? 'from' : 'to'} profile ${b}, but ${nsB} (profile ${b}) denies the matching ${side} towards ${nsA}`,
-                        };
+                    }
+                    if (!ruleAllows) return null;
+                    const { blockedBy, policies } = blocked(results);
+                    const side = rule.dir === 'ingress' ? 'egress' : 'ingress';
+                    return {
+                        kind: 'OneSidedAllow',
+                        profile: a,
+                        namespace: nsA,
+                        rule: `${rule.dir}/${rule.name}`,
+                        peerProfile: b,
+                        peerNamespace: nsB,
+                        blockedBy,
+                        blockingPolicies: policies,
+                        message: `${rule.dir} rule ${rule.name} allows ${rule.dir === 'ingress' ? 'from' : 'to'} profile ${b}, but ${nsB} (profile ${b}) denies the matching ${side} towards ${nsA}`,
+                    };
+                };
+                // One evaluation per pair of namespace classes (see namespaceClasses), on the class pair's first
+                // pair of distinct namespaces; the verdict holds for every pair of the two classes.
+                let first: AlignmentGap | undefined;
+                let pairs = 0;
+                for (const la of groups(namespacesOf(a))) {
+                    for (const lb of groups(namespacesOf(b))) {
+                        const same = la === lb || la[0] === lb[0];
+                        const count = la.length * lb.length - (same ? la.length : 0);
+                        if (count === 0) continue;
+                        const nsA = la[0]!;
+                        const nsB = lb[0] !== nsA ? lb[0]! : lb[1]!;
+                        const gap = checkPair(nsA, nsB);
+                        if (!gap) continue;
+                        pairs += count;
+                        if (
+                            !first ||
+                            nsA < first.namespace ||
+                            (nsA === first.namespace && nsB < first.peerNamespace!)
+                        )
+                            first = gap;
                     }
                 }
                 if (first)

@@ -237,3 +237,85 @@ describe('netpol: alignment gaps', () => {
         );
     });
 });
+
+describe('netpol: alignment at scale (classes of look-alike namespaces)', () => {
+    const a = profile('a', {
+        namespaces: { selector: { matchLabels: { team: 'a' } } },
+        network: {
+            ingress: [
+                {
+                    name: 'from-b',
+                    pods: { matchLabels: { app: 'api' } },
+                    from: [{ profile: 'b' }],
+                    ports: [{ port: 8080 }],
+                },
+            ],
+        },
+        access: [
+            { name: 'ci', roleRef: edit, subjects: [sa('ci', 'd')], network: { ports: [{ port: 8080 }] } },
+            // Rights without any network grant: the ingress side denies it.
+            { name: 'ops', roleRef: edit, subjects: [sa('ops', 'bot')] },
+        ],
+    });
+    const b = profile('b', {
+        namespaces: { selector: { matchLabels: { team: 'b' } } },
+        network: {
+            egress: [
+                // Only the namespaces labelled tier=gold are allowed: the others are one-sided.
+                {
+                    name: 'to-gold',
+                    to: [{ namespaces: { selector: { matchLabels: { tier: 'gold' } } } }],
+                    ports: [{ port: 8080 }],
+                },
+                // a-3 is named: it must be its own class.
+                { name: 'to-a3', to: [{ namespaces: { names: ['a-3'] } }], ports: [{ port: 8080 }] },
+            ],
+        },
+    });
+    const ci = profile('ci', { namespaces: { names: ['ci'] } });
+    const namespaces: NamespaceInfo[] = [
+        ...[0, 1, 2, 3, 4, 5].map((i) => ({
+            name: `a-${i}`,
+            labels: { team: 'a', ...(i % 2 === 0 ? { tier: 'gold' } : {}) },
+        })),
+        ...[0, 1, 2, 3].map((i) => ({ name: `b-${i}`, labels: { team: 'b' } })),
+        { name: 'ci' },
+        { name: 'ops' },
+    ];
+
+    it('gives the same gaps as evaluating every pair of namespaces', () => {
+        const cluster = plannedCluster({
+            profiles: [a, b, ci],
+            namespaces,
+            serviceAccounts: new Map(),
+            settings: DEFAULT_PLAN_SETTINGS,
+        });
+        const fast = computeAlignment({ profiles: [a, b, ci], ...cluster });
+        const slow = computeAlignment({ profiles: [a, b, ci], ...cluster, exhaustive: true });
+        assert.deepEqual(fast, slow);
+        const oneSided = fast.get('a')!.find((g) => g.kind === 'OneSidedAllow')!;
+        // a-1 and a-5 (not gold, not named) x 4 namespaces of b.
+        assert.equal(oneSided.pairs, 8);
+        assert.deepEqual([oneSided.namespace, oneSided.peerNamespace], ['a-1', 'b-0']);
+        // The ci grant has no path into any of the six namespaces; each gap names its own namespace's policies.
+        const grants = fast.get('a')!.filter((g) => g.kind === 'GrantWithoutPath');
+        const ciGrants = grants.filter((g) => g.serviceAccount?.namespace === 'ci');
+        assert.equal(ciGrants.length, 6);
+        assert.ok(
+            ciGrants.every(
+                (g) => g.blockedBy === 'egress' && g.blockingPolicies.includes('ci/isolation-default-deny'),
+            ),
+        );
+        // The ingress side of each namespace is named after that namespace, not after the class representative.
+        const ops = grants.filter((g) => g.serviceAccount?.namespace === 'ops');
+        assert.equal(ops.length, 6);
+        for (const g of ops) {
+            assert.equal(g.blockedBy, 'ingress');
+            assert.ok(
+                g.blockingPolicies.includes(`${g.namespace}/isolation-default-deny`),
+                g.blockingPolicies.join(),
+            );
+            assert.ok(g.blockingPolicies.every((p) => p.startsWith(`${g.namespace}/`)));
+        }
+    });
+});
