@@ -5,7 +5,8 @@
  * ranges per protocol, or a yes/no for one port when `--port` is given. The workloads are the namespace's pods (or
  * its stand-ins, see netpol/workloads.ts), and the matrix also shows what enters
  * and leaves the namespace: other namespaces are represented the same way (their pods, or stand-ins). Pairs between
- * two other namespaces are not computed.
+ * two other namespaces are not computed. Finally, the address blocks outside the pod network each workload may reach
+ * or be reached from (ipBlock peers, and rules without peers as "any address").
  */
 import type { Endpoint } from '../netpol/index.ts';
 import {
@@ -31,6 +32,15 @@ export interface MatrixCell {
     matches?: boolean;
 }
 
+/** Address blocks outside the pod network a workload of the namespace may reach or be reached from. */
+export interface ExternalAnswer {
+    workload: string;
+    direction: 'Ingress' | 'Egress';
+    /** false: every address is allowed in this direction. */
+    isolated: boolean;
+    blocks: { cidr: string; except: string[]; ports: string; policy: string }[];
+}
+
 export interface MatrixAnswer {
     namespace: string;
     port?: number | string;
@@ -38,6 +48,7 @@ export interface MatrixAnswer {
     /** Workloads of the namespace, then those of the other namespaces. */
     endpoints: string[];
     cells: MatrixCell[];
+    external: ExternalAnswer[];
 }
 
 export function explainMatrix(
@@ -71,10 +82,29 @@ export function explainMatrix(
         for (const dst of local) cell(src, dst);
     }
     for (const src of local) for (const dst of others) cell(src, dst);
+    const external: ExternalAnswer[] = [];
+    for (const e of local) {
+        if (e.kind !== 'workload') continue;
+        for (const direction of ['Ingress', 'Egress'] as const) {
+            const x = ev.external(e.workload, direction);
+            external.push({
+                workload: endpointRef(e),
+                direction,
+                isolated: x.isolated,
+                blocks: x.blocks.map((b) => ({
+                    cidr: b.cidr,
+                    except: b.except,
+                    ports: formatPortSet(b.ports),
+                    policy: b.policy,
+                })),
+            });
+        }
+    }
     const answer: MatrixAnswer = {
         namespace,
         endpoints: [...local, ...others].map(endpointRef),
         cells,
+        external,
     };
     if (q.port !== undefined) answer.port = q.port;
     if (q.protocol) answer.protocol = q.protocol;

@@ -84,6 +84,21 @@ export function renderMatrix(a: MatrixAnswer): string {
         const denied = [...all].filter((ns) => !open.has(ns));
         if (denied.length > 0) lines.push(`denied ${dir} every pod of: ${denied.join(', ')}`);
     }
+    lines.push('', 'Addresses outside the pod network (ipBlock peers):');
+    for (const x of a.external) {
+        const dir = x.direction === 'Egress' ? 'egress to' : 'ingress from';
+        const what = !x.isolated
+            ? 'any address (not isolated)'
+            : x.blocks.length === 0
+              ? 'none'
+              : x.blocks
+                    .map(
+                        (b) =>
+                            `${b.cidr}${b.except.length ? ` except ${b.except.join(', ')}` : ''}: ${b.ports} (${b.policy})`,
+                    )
+                    .join('; ');
+        lines.push(`  ${x.workload} ${dir}: ${what}`);
+    }
     return lines.join('\n') + '\n';
 }
 

@@ -58,6 +58,26 @@ export interface DirectionVerdict {
     ports: PortSet;
 }
 
+/** One ipBlock (or an empty peer list: any address) a rule allows, with the ports. */
+export interface IpBlockAllowance {
+    policy: string;
+    rule: number;
+    /** `0.0.0.0/0` and `::/0` stand for a rule without peers (any address). */
+    cidr: string;
+    except: string[];
+    ports: PortSet;
+}
+
+/** What a workload may exchange with addresses outside the pod network, in one direction. */
+export interface ExternalVerdict {
+    direction: Direction;
+    subject: string;
+    /** Not isolated: every address is allowed. */
+    isolated: boolean;
+    isolatedBy: string[];
+    blocks: IpBlockAllowance[];
+}
+
 export interface Verdict {
     /** Source's egress; absent when the source is an IP outside the model. */
     egress?: DirectionVerdict;
@@ -101,6 +121,8 @@ export interface Evaluator {
     ingress(dst: Workload, src: Endpoint): DirectionVerdict;
     /** Both sides and their intersection. */
     evaluate(src: Endpoint, dst: Endpoint): Verdict;
+    /** The address blocks outside the pod network that `w` may reach (Egress) or be reached from (Ingress). */
+    external(w: Workload, direction: Direction): ExternalVerdict;
 }
 
 /** Builds an evaluator over a snapshot (namespaces and all NetworkPolicies). Pure: the inputs are only read. */
@@ -236,5 +258,37 @@ export function createEvaluator(cluster: ClusterNetwork, options: EvaluatorOptio
         return out;
     }
 
-    return { options: opts, namespaceLabels, isolating, egress, ingress, evaluate };
+    function external(w: Workload, direction: Direction): ExternalVerdict {
+        const policies = isolating(w, direction);
+        const out: ExternalVerdict = {
+            direction,
+            subject: `${w.namespace}/${w.name}`,
+            isolated: policies.length > 0,
+            isolatedBy: policies.map(policyRef),
+            blocks: [],
+        };
+        const self: Endpoint = { kind: 'workload', workload: w };
+        for (const p of policies) {
+            const rules = (direction === 'Ingress' ? p.spec?.ingress : p.spec?.egress) ?? [];
+            rules.forEach((rule, i) => {
+                // Egress ports are resolved on the address (a named port never matches), ingress ports on the pod.
+                const ports = rulePorts(
+                    rule.ports,
+                    direction === 'Egress' ? { kind: 'ip', ip: '0.0.0.0' } : self,
+                );
+                if (isEmpty(ports)) return;
+                const peers = (direction === 'Ingress' ? (rule.from ?? rule._from) : rule.to) ?? [];
+                const add = (cidr: string, except: readonly string[]) =>
+                    out.blocks.push({ policy: policyRef(p), rule: i, cidr, except: [...except], ports });
+                if (peers.length === 0) {
+                    add('0.0.0.0/0', []);
+                    add('::/0', []);
+                }
+                for (const peer of peers) if (peer.ipBlock) add(peer.ipBlock.cidr, peer.ipBlock.except ?? []);
+            });
+        }
+        return out;
+    }
+
+    return { options: opts, namespaceLabels, isolating, egress, ingress, evaluate, external };
 }

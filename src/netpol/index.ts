@@ -4,7 +4,14 @@
 export * from './types.ts';
 export * from './portset.ts';
 export { cidrContains, ipBlockContains, isValidCidr, isValidIp } from './ipblock.ts';
-export type { DirectionVerdict, Evaluator, RuleMatch, Verdict } from './evaluate.ts';
+export type {
+    DirectionVerdict,
+    Evaluator,
+    ExternalVerdict,
+    IpBlockAllowance,
+    RuleMatch,
+    Verdict,
+} from './evaluate.ts';
 export { createEvaluator, effectivePolicyTypes, endpointRef, policyRef } from './evaluate.ts';
 export { labelsFor, namespaceWorkloads, selectedWorkloads, serviceAccountWorkloads } from './workloads.ts';
 export type {

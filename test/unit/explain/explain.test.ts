@@ -145,6 +145,11 @@ describe('explain: answers from files (the samples)', () => {
         assert.equal(cell('shop-web/web-0', 'shop-api/api-0')?.matches, true);
         assert.equal(cell('shop-api/api-0', 'shop-db/postgres-0')?.matches, false);
         assert.equal(cell('shop-api/api-0', 'shop-db/postgres-0')?.ports, 'TCP 5432');
+        const egress = m.external.find((x) => x.workload === 'shop-api/api-0' && x.direction === 'Egress')!;
+        assert.deepEqual(
+            egress.blocks.map((b) => `${b.cidr} ${b.except.join()} ${b.ports}`),
+            ['203.0.113.0/24 203.0.113.128/25 TCP 443', '2001:db8:100::/48  TCP 443'],
+        );
     });
 });
 

@@ -143,6 +143,37 @@ describe('netpol: evaluator details', () => {
         assert.equal(v.ingress, undefined);
     });
 
+    it('lists the address blocks outside the pod network a pod may reach, a rule without peers as any address', () => {
+        const ev = createEvaluator({
+            namespaces,
+            policies: [
+                np('x', 'ext', {
+                    podSelector: { matchLabels: { app: 'api' } },
+                    policyTypes: ['Egress'],
+                    egress: [
+                        {
+                            to: [{ ipBlock: { cidr: '203.0.113.0/24', except: ['203.0.113.128/25'] } }],
+                            ports: [{ port: 443 }],
+                        },
+                        { to: [{ podSelector: {} }] },
+                        { ports: [{ protocol: 'UDP', port: 53 }, { port: 'http' }] },
+                    ],
+                }),
+            ],
+        });
+        const x = ev.external(pod('x', 'a', { app: 'api' }), 'Egress');
+        assert.ok(x.isolated);
+        assert.deepEqual(
+            x.blocks.map((b) => [b.cidr, b.except, formatPortSet(b.ports)]),
+            [
+                ['203.0.113.0/24', ['203.0.113.128/25'], 'TCP 443'],
+                ['0.0.0.0/0', [], 'UDP 53'],
+                ['::/0', [], 'UDP 53'],
+            ],
+        );
+        assert.equal(ev.external(pod('x', 'b', {}), 'Egress').isolated, false);
+    });
+
     it('never selects or matches hostNetwork pods; a pod may always reach itself', () => {
         const ev = createEvaluator({
             namespaces,
