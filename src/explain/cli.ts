@@ -3,9 +3,9 @@
  * kubeconfig) or from YAML files (`-f`, planned like `plan`). Plain text by default, `-o json|yaml` for tools.
  *
  * Exit codes are part of the interface, for scripts: 0 = allowed (`can`: at least one pair allowed; `who-can-act`:
- * every ServiceAccount subject has a network path; `matrix`: answered), 1 = denied (`can`: no pair allowed;
- * `who-can-act`: some ServiceAccount subject has no path), 2 = error (bad arguments, unknown pod, cluster
- * unreachable). `--require-all` makes `can` exit 1 unless every pair is allowed.
+ * every ServiceAccount subject has a network path; `gaps`: none; `matrix`: answered), 1 = denied (`can`: no pair
+ * allowed; `who-can-act`: some ServiceAccount subject has no path; `gaps`: some), 2 = error (bad arguments, unknown
+ * pod, cluster unreachable). `--require-all` makes `can` exit 1 unless every pair is allowed.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +19,8 @@ import type { EvaluatorOptions } from '../netpol/index.ts';
 import { explainCan } from './can.ts';
 import { parseEndpoint, parseTarget, UsageError } from './endpoints.ts';
 import { explainMatrix } from './matrix.ts';
-import { renderCan, renderMatrix, renderWhoCanAct } from './render.ts';
+import { explainGaps } from './gaps.ts';
+import { renderCan, renderGaps, renderMatrix, renderWhoCanAct } from './render.ts';
 import type { Snapshot } from './snapshot.ts';
 import { snapshotFromDocs } from './snapshot.ts';
 import { explainWhoCanAct } from './who-can-act.ts';
@@ -172,6 +173,20 @@ export function explainCommand(): Command {
             const answer = explainWhoCanAct(await snapshot(o), namespace, evaluatorOptions(o));
             print(o, answer, renderWhoCanAct);
             return answer.withoutPath === 0 ? EXIT_ALLOWED : EXIT_DENIED;
+        }),
+    );
+    common(
+        explain
+            .command('gaps')
+            .description(
+                'alignment gaps per profile: grants without a network path, allows only one side declares',
+            )
+            .argument('[profile]', 'only this profile'),
+    ).action(async (profile: string | undefined, o: CommonFlags) =>
+        guarded(async () => {
+            const answer = explainGaps(await snapshot(o), profile, evaluatorOptions(o));
+            print(o, answer, renderGaps);
+            return answer.total === 0 ? EXIT_ALLOWED : EXIT_DENIED;
         }),
     );
     return explain;

@@ -4,6 +4,7 @@
  * `kubectl get networkpolicy -n <namespace> <name>`.
  */
 import type { CanAnswer, SideAnswer } from './can.ts';
+import type { GapsAnswer } from './gaps.ts';
 import type { MatrixAnswer } from './matrix.ts';
 import type { WhoCanActAnswer } from './who-can-act.ts';
 
@@ -131,4 +132,21 @@ export function renderWhoCanAct(a: WhoCanActAnswer): string {
             ? `\n${a.withoutPath} ServiceAccount subject(s) have rights here but no network path to the pods\n`
             : '\n';
     return `${head}\n${table(rows)}${tail}`;
+}
+
+export function renderGaps(a: GapsAnswer): string {
+    const lines: string[] = [];
+    for (const p of a.profiles) {
+        if (p.gaps.length === 0) {
+            lines.push(`${p.profile}: aligned`);
+            continue;
+        }
+        lines.push(`${p.profile}: ${p.gaps.length} gap${p.gaps.length === 1 ? '' : 's'}`);
+        for (const g of p.gaps) {
+            lines.push(`  ${g.kind}: ${g.message}`);
+            if (g.blockingPolicies.length > 0) lines.push(`    decided by: ${g.blockingPolicies.join(', ')}`);
+        }
+    }
+    if (a.profiles.length === 0) lines.push('no IsolationProfile found');
+    return lines.join('\n') + '\n';
 }

@@ -458,3 +458,15 @@ export function computeAlignment(input: AlignmentInput): Map<string, AlignmentGa
     for (const [k, v] of out) out.set(k, sortGaps(v));
     return out;
 }
+
+/**
+ * One line for a condition message: the count, then up to `max` gaps (their messages), then how many more. Empty
+ * string when there is no gap. Stable for equal input, so a status built from it does not flap.
+ */
+export function formatAlignmentGaps(gaps: readonly AlignmentGap[], max = 5): string {
+    if (gaps.length === 0) return '';
+    const shown = gaps.slice(0, Math.max(0, max)).map((g) => g.message);
+    const more = gaps.length - shown.length;
+    const head = `${gaps.length} alignment gap${gaps.length === 1 ? '' : 's'}`;
+    return `${head}: ${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
+}

@@ -22,4 +22,10 @@ export type {
     Reach,
     RoleBindingInput,
 } from './alignment.ts';
-export { computeAlignment, governanceFromLabels, serviceAccountReach } from './alignment.ts';
+export {
+    computeAlignment,
+    formatAlignmentGaps,
+    governanceFromLabels,
+    namespaceClasses,
+    serviceAccountReach,
+} from './alignment.ts';

@@ -156,6 +156,21 @@ describe('explain: answers from files (the samples)', () => {
 describe('explain: command line', () => {
     const f = FILES.flatMap((file) => ['-f', file]);
 
+    it('gaps: names the grant without a path (exit 1); a profile without gaps exits 0; an unknown one 2', async () => {
+        const some = await cli(['gaps', ...f]);
+        assert.equal(some.code, 1, some.stderr);
+        assert.match(
+            some.stdout,
+            /shop-db: 1 gap\n {2}GrantWithoutPath: RoleBinding shop-db\/web-reads-db grants ServiceAccount shop-web\/web/,
+        );
+        assert.match(some.stdout, /^payments: aligned$/m);
+        const none = await cli(['gaps', 'payments', ...f]);
+        assert.equal(none.code, 0, none.stderr);
+        const unknown = await cli(['gaps', 'nope', ...f]);
+        assert.equal(unknown.code, 2);
+        assert.match(unknown.stderr, /profile nope not found/);
+    });
+
     it('exits 0 when allowed, 1 when denied, 2 on a usage error', async () => {
         const ok = await cli(['can', 'pod/shop-web/web-0', 'reach', 'pod/shop-api/api-0:8080', ...f]);
         assert.equal(ok.code, 0, ok.stderr);

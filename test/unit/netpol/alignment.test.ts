@@ -4,7 +4,7 @@ import { parseAllDocuments } from 'yaml';
 
 import type { IsolationProfile } from '../../../src/api/types.ts';
 import { plannedCluster } from '../../../src/explain/planned.ts';
-import { computeAlignment } from '../../../src/netpol/index.ts';
+import { computeAlignment, formatAlignmentGaps } from '../../../src/netpol/index.ts';
 import type { RoleBindingInput } from '../../../src/netpol/index.ts';
 import { DEFAULT_PLAN_SETTINGS } from '../../../src/plan/index.ts';
 import type { NamespaceInfo, ServiceAccountInfo } from '../../../src/plan/index.ts';
@@ -107,6 +107,23 @@ describe('netpol: alignment gaps', () => {
         assert.deepEqual(
             gaps.get('ci')!.map((g) => [g.kind, g.rule, g.peerProfile, g.blockedBy]),
             [['OneSidedAllow', 'egress/to-app', 'app', 'ingress']],
+        );
+    });
+
+    it('formats a capped, stable one-line summary for a condition message', () => {
+        const gap = (n: number) => ({
+            kind: 'GrantWithoutPath' as const,
+            profile: 'p',
+            namespace: 'p',
+            blockedBy: 'egress' as const,
+            blockingPolicies: [],
+            message: `gap ${n}`,
+        });
+        assert.equal(formatAlignmentGaps([]), '');
+        assert.equal(formatAlignmentGaps([gap(1)]), '1 alignment gap: gap 1');
+        assert.equal(
+            formatAlignmentGaps([1, 2, 3].map(gap), 2),
+            '3 alignment gaps: gap 1; gap 2; and 1 more',
         );
     });
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 
-import { ALL, createEvaluator, equals, isEmpty } from '../../../src/netpol/index.ts';
+import { ALL, createEvaluator, equals, intersect, isEmpty } from '../../../src/netpol/index.ts';
 import type { NetworkPolicyInput, PeerInput, RuleInput, Workload } from '../../../src/netpol/index.ts';
 import type { LabelSelector } from '../../../src/api/types.ts';
 
@@ -218,6 +218,32 @@ describe('netpol: properties', () => {
                     );
                 assert.equal(allows([p1, p2]), allows([p1]) || allows([p2]));
             }),
+        );
+    });
+
+    it('splitting a peer with both selectors into two peers can only widen what is allowed', () => {
+        fc.assert(
+            fc.property(
+                nsLabels,
+                selector,
+                selector,
+                workload('s'),
+                workload('d'),
+                (teams, pods, nss, s, d) => {
+                    const allowed = (from: PeerInput[]) =>
+                        createEvaluator(
+                            cluster(teams, [
+                                {
+                                    metadata: { name: 'p', namespace: d.namespace },
+                                    spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from }] },
+                                },
+                            ]),
+                        ).ingress(d, W(s)).ports;
+                    const joint = allowed([{ podSelector: pods, namespaceSelector: nss }]);
+                    const split = allowed([{ podSelector: pods }, { namespaceSelector: nss }]);
+                    assert.ok(equals(intersect(joint, split), joint));
+                },
+            ),
         );
     });
 
