@@ -204,6 +204,13 @@ describe('explain (live cluster, operator running, samples applied)', function (
         assert.equal(gap?.peerProfile, 'shop-db');
         assert.equal(gap?.blockedBy, 'egress');
         for (const p of ['shop-web', 'shop-api', 'payments']) assert.deepEqual(gaps.get(p), [], p);
+        // The CLI shows the same gap.
+        const cli = await explain(['gaps', 'one-sided']);
+        assert.equal(cli.code, 1, cli.stderr);
+        assert.match(
+            cli.stdout,
+            /one-sided: 1 gap\n {2}OneSidedAllow: ingress rule from-db allows from profile shop-db/,
+        );
         // The hand-made binding of the web ServiceAccount in shop-db has no path.
         assert.deepEqual(
             gaps.get('shop-db')?.map((g) => [g.kind, g.roleBinding, g.managed]),
