@@ -2,7 +2,7 @@
  * The endpoint syntax of `explain`, and what each endpoint stands for.
  *
  *   pod/<namespace>/<name>   a pod (also `<namespace>/<name>`)
- *   sa/<namespace>/<name>    the pods running as that ServiceAccount (a stand-in with its identity label if none)
+ *   sa/<namespace>/<name>    the pods running as that ServiceAccount (stand-ins with its identity label if none)
  *   ns/<namespace>           the pods of the namespace (stand-ins per selected label set if none)
  *   ip/<address>             an address outside the pod network (IPv6 in brackets when a port follows)
  *
@@ -89,7 +89,7 @@ export function resolveEndpoint(s: Snapshot, e: EndpointSpec): Endpoint[] {
             return [wrap(pod)];
         }
         case 'sa':
-            return serviceAccountWorkloads(e.namespace, e.name, s.pods).map(wrap);
+            return serviceAccountWorkloads(e.namespace, e.name, s.pods, s.policies).map(wrap);
         case 'ns':
             return namespaceWorkloads(e.namespace, s.policies, s.pods).map(wrap);
     }

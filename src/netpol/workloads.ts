@@ -4,9 +4,10 @@
  * With the real pods at hand (a live cluster), those are the answer: the pods of the namespace, the pods running as
  * the ServiceAccount. Without them (YAML files, or nothing deployed yet) the evaluator works on stand-ins: a pod
  * with no labels, plus one pod per distinct label set that a policy of the namespace selects by `matchLabels`
- * (so "the api pods" that an allow rule names are represented); a ServiceAccount becomes a pod carrying the
- * workload-identity label `isolation.dev/service-account=<name>`. Stand-ins have unknown container ports, so named
- * ports stay symbolic. The choice errs towards finding a path: alignment reports only gaps it can prove.
+ * (so "the api pods" that an allow rule names are represented); a ServiceAccount becomes the same pods of its
+ * namespace, each also carrying the workload-identity label `isolation.dev/service-account=<name>`. Stand-ins have
+ * unknown container ports, so named ports stay symbolic. The choice errs towards finding a path: alignment reports
+ * a gap only when none of the stand-ins has a path.
  */
 import type { LabelSelector } from '../api/types.ts';
 import { LABEL_SERVICE_ACCOUNT } from '../api/types.ts';
@@ -63,17 +64,25 @@ export function selectedWorkloads(
     return [{ namespace, name: `*{${labelKey(labels)}}`, labels }];
 }
 
-/** The pods running as a ServiceAccount, or a stand-in with the workload-identity label. */
+/**
+ * The pods running as a ServiceAccount, or stand-ins carrying the workload-identity label: one with only that label,
+ * and, when the namespace's policies are given, one per label set they select (a rule for `app=deployer` pods may
+ * be the one that lets the ServiceAccount's pods out).
+ */
 export function serviceAccountWorkloads(
     namespace: string,
     name: string,
     pods: readonly Workload[] | undefined,
+    policies: readonly NetworkPolicyInput[] = [],
 ): Workload[] {
     const real = (pods ?? []).filter(
         (p) => p.namespace === namespace && !p.hostNetwork && (p.serviceAccount ?? 'default') === name,
     );
     if (real.length > 0) return real;
-    return [
-        { namespace, name: `sa:${name}`, labels: { [LABEL_SERVICE_ACCOUNT]: name }, serviceAccount: name },
-    ];
+    return namespaceWorkloads(namespace, policies, undefined).map((w) => ({
+        namespace,
+        name: w.name === '*' ? `sa:${name}` : `sa:${name}${w.name.slice(1)}`,
+        labels: { ...w.labels, [LABEL_SERVICE_ACCOUNT]: name },
+        serviceAccount: name,
+    }));
 }

@@ -336,3 +336,34 @@ describe('netpol: alignment at scale (classes of look-alike namespaces)', () => 
         }
     });
 });
+
+describe('netpol: alignment stand-ins', () => {
+    it('finds the path of a ServiceAccount whose pods an egress rule selects by another label', () => {
+        const app = profile('app', {
+            namespaces: { names: ['app'] },
+            access: [
+                {
+                    name: 'd',
+                    roleRef: edit,
+                    subjects: [sa('ci', 'deployer')],
+                    network: { ports: [{ port: 8080 }] },
+                },
+            ],
+        });
+        const ci = profile('ci', {
+            namespaces: { names: ['ci'] },
+            network: {
+                egress: [
+                    {
+                        name: 'deployers-to-app',
+                        pods: { matchLabels: { app: 'deployer' } },
+                        to: [{ profile: 'app' }],
+                        ports: [{ port: 8080 }],
+                    },
+                ],
+            },
+        });
+        const gaps = alignment([app, ci], [{ name: 'app' }, { name: 'ci' }]);
+        assert.deepEqual(gaps.get('app'), []);
+    });
+});
