@@ -153,35 +153,41 @@ describe('explain: answers from files (the samples)', () => {
     });
 });
 
-describe('explain: command line', () => {
+describe('explain: command line', function () {
+    // Each test starts the CLI several times (a Node process each): allow for a busy machine.
+    this.timeout(60_000);
     const f = FILES.flatMap((file) => ['-f', file]);
 
     it('gaps: names the grant without a path (exit 1); a profile without gaps exits 0; an unknown one 2', async () => {
-        const some = await cli(['gaps', ...f]);
+        const [some, none, unknown] = await Promise.all([
+            cli(['gaps', ...f]),
+            cli(['gaps', 'payments', ...f]),
+            cli(['gaps', 'nope', ...f]),
+        ]);
         assert.equal(some.code, 1, some.stderr);
         assert.match(
             some.stdout,
             /shop-db: 1 gap\n {2}GrantWithoutPath: RoleBinding shop-db\/web-reads-db grants ServiceAccount shop-web\/web/,
         );
         assert.match(some.stdout, /^payments: aligned$/m);
-        const none = await cli(['gaps', 'payments', ...f]);
         assert.equal(none.code, 0, none.stderr);
-        const unknown = await cli(['gaps', 'nope', ...f]);
         assert.equal(unknown.code, 2);
         assert.match(unknown.stderr, /profile nope not found/);
     });
 
     it('exits 0 when allowed, 1 when denied, 2 on a usage error', async () => {
-        const ok = await cli(['can', 'pod/shop-web/web-0', 'reach', 'pod/shop-api/api-0:8080', ...f]);
+        const [ok, no, bad, missing] = await Promise.all([
+            cli(['can', 'pod/shop-web/web-0', 'reach', 'pod/shop-api/api-0:8080', ...f]),
+            cli(['can', 'pod/shop-web/web-0', 'reach', 'pod/shop-db/postgres-0:5432', ...f]),
+            cli(['can', 'pod/shop-web/web-0', 'to', 'pod/shop-db/postgres-0', ...f]),
+            cli(['can', 'pod/shop-web/nope', 'reach', 'ns/shop-db', ...f]),
+        ]);
         assert.equal(ok.code, 0, ok.stderr);
         assert.match(ok.stdout, /^ALLOWED: pod\/shop-web\/web-0 -> pod\/shop-api\/api-0 on TCP\/8080/);
-        const no = await cli(['can', 'pod/shop-web/web-0', 'reach', 'pod/shop-db/postgres-0:5432', ...f]);
         assert.equal(no.code, 1);
         assert.match(no.stdout, /^DENIED/);
-        const bad = await cli(['can', 'pod/shop-web/web-0', 'to', 'pod/shop-db/postgres-0', ...f]);
         assert.equal(bad.code, 2);
         assert.match(bad.stderr, /expected "can <source> reach <target>"/);
-        const missing = await cli(['can', 'pod/shop-web/nope', 'reach', 'ns/shop-db', ...f]);
         assert.equal(missing.code, 2);
         assert.match(missing.stderr, /pod shop-web\/nope not found/);
     });
