@@ -50,6 +50,16 @@ test-unit: deps ## Run the unit tests (no cluster).
 test-integration: deps controlplane-bin ## Run the integration tests (starts and stops its own control plane).
 	$(NPM) run test:integration
 
+.PHONY: audit
+audit: deps ## Supply-chain gate: lockfile hashes and sources, npm audit of production dependencies (high/critical fail).
+	NPM=$(NPM) $(NODE) test/supply-chain/audit.ts
+
+SBOM ?= sbom.cdx.json
+.PHONY: sbom
+sbom: deps ## Write a CycloneDX SBOM of the production dependencies (SBOM=sbom.cdx.json).
+	$(NPM) sbom --omit=dev --sbom-format cyclonedx --sbom-type application > $(SBOM)
+	@echo "wrote $(SBOM)"
+
 .PHONY: controlplane-bin
 controlplane-bin: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl into the cache (once).
 	bash test/controlplane/build.sh >/dev/null
@@ -62,7 +72,7 @@ demo: deps controlplane-bin ## Run the operator on a local control plane with th
 
 .PHONY: run
 run: deps ## Run the operator against the current kubeconfig (ARGS="--concurrency 8 ...").
-	$(NPM) run --silent operator -- run --log-format text --metrics-bind-address 127.0.0.1:8080 --health-probe-bind-address 127.0.0.1:8081 $(ARGS)
+	$(NPM) run --silent operator -- run --log-format text --metrics-bind-address 127.0.0.1:8080 --metrics-secure=false --health-probe-bind-address 127.0.0.1:8081 $(ARGS)
 
 .PHONY: plan
 plan: deps ## Render what a profile would generate, offline (FILE=profile.yaml).

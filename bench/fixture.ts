@@ -15,8 +15,8 @@ import type { IsolationProfile } from '../src/api/types.ts';
 import { plan } from '../src/plan/index.ts';
 import type { DesiredObject } from '../src/plan/index.ts';
 
-/** Label that makes a namespace a member of the bench profile. */
-export const MEMBER_LABEL = 'isolation-bench/member';
+/** Label that makes a namespace a member of the bench profile (an isolation.dev/ key: the profile is cluster-wide). */
+export const MEMBER_LABEL = 'isolation.dev/bench-member';
 /** Label on every namespace the bench creates (all phases), for listing and cleanup. */
 export const BENCH_LABEL = 'isolation-bench/run';
 export const PROFILE_NAME = 'bench';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
 
-import { DEFAULT_SETTINGS, parseDuration, parseList } from './controller/settings.ts';
+import { DEFAULT_SETTINGS, parseBool, parseDuration, parseList } from './controller/settings.ts';
 import type { OperatorSettings } from './controller/settings.ts';
 import { runPlanCommand } from './controller/plan-command.ts';
 import { planSettingsFromFlags, planSettingsOptions } from './cli/plan-flags.ts';
@@ -149,6 +149,22 @@ program
     )
     .addOption(
         opt(
+            '--metrics-secure <bool>',
+            'serve metrics over HTTPS with TokenReview authentication and SubjectAccessReview authorization ' +
+                '(false: plain HTTP, open to anyone who reaches the port)',
+            'ISOLATION_METRICS_SECURE',
+            String(DEFAULT_SETTINGS.metricsSecure),
+        ),
+    )
+    .addOption(
+        opt(
+            '--metrics-cert-dir <dir>',
+            'directory with tls.crt and tls.key for the metrics endpoint (default: a self-signed certificate)',
+            'ISOLATION_METRICS_CERT_DIR',
+        ),
+    )
+    .addOption(
+        opt(
             '--health-probe-bind-address <addr>',
             'healthz/readyz endpoint, 0 disables',
             'ISOLATION_HEALTH_PROBE_BIND_ADDRESS',
@@ -212,6 +228,8 @@ program
             retryPeriodMs: parseDuration(s('retryPeriod')),
             metricsBindAddress: s('metricsBindAddress'),
             healthProbeBindAddress: s('healthProbeBindAddress'),
+            metricsSecure: parseBool(s('metricsSecure'), '--metrics-secure'),
+            metricsCertDir: s('metricsCertDir'),
             logLevel: s('logLevel'),
             logFormat: s('logFormat') === 'text' ? 'text' : 'json',
             shutdownTimeoutMs: parseDuration(s('shutdownTimeout')),

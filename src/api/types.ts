@@ -18,6 +18,10 @@ export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'isolation-operator';
 export const LABEL_PROFILE = 'isolation.dev/profile';
 export const LABEL_SERVICE_ACCOUNT = 'isolation.dev/service-account';
+/** Namespace label naming the tenant a namespace belongs to; only the platform writes it (admission). */
+export const LABEL_TENANT = 'isolation.dev/tenant';
+/** Tenant profiles' priorities are clamped into [-TENANT_PRIORITY_MAX, TENANT_PRIORITY_MAX] (admission refuses more). */
+export const TENANT_PRIORITY_MAX = 999;
 export const FINALIZER = 'isolation.dev/cleanup';
 export const FIELD_MANAGER = 'isolation-operator';
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -67,6 +71,11 @@ export interface ServiceAccountRef {
 /** Exactly one of profile, namespaces, serviceAccount, cidr is set (CEL enforces it). */
 export interface Peer {
     profile?: string;
+    /**
+     * Only with `profile`: the tenant of the namespaces meant. Default: the referencing profile's `spec.tenant`;
+     * `''` (the default of a cluster-wide profile): namespaces of no tenant. See docs/tenancy.md.
+     */
+    tenant?: string;
     namespaces?: PeerNamespaceSelection;
     /** Only together with `namespaces`: narrows the peer to these pods of those namespaces. */
     pods?: LabelSelector;
@@ -144,6 +153,8 @@ export type DeletionPolicy = 'Delete' | 'Orphan';
 export type DriftPolicy = 'Correct' | 'Report';
 
 export interface IsolationProfileSpec {
+    /** The tenant the profile belongs to; absent: a cluster-wide (platform) profile. See docs/tenancy.md. */
+    tenant?: string;
     namespaces: NamespaceSelection;
     priority?: number;
     mode?: Mode;

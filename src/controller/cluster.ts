@@ -43,7 +43,7 @@ import { listWatchFactory, SupervisedInformer } from '../runtime/informer.ts';
 import { listAllPages } from '../runtime/pager.ts';
 import type { PageRequest } from '../runtime/pager.ts';
 import type { InformerHandlers, InformerHooks, SelectorOptions } from '../runtime/informer.ts';
-import type { ClusterView, ClusterWriter, GeneratedLive } from './ports.ts';
+import type { ClusterView, ClusterWriter, ForeignObject, GeneratedLive } from './ports.ts';
 import { RecentWrites } from './recent-writes.ts';
 import {
     trimClusterRole,
@@ -213,6 +213,14 @@ const API_VERSIONS = {
 } as const;
 const PLURALS = { NetworkPolicy: 'networkpolicies', RoleBinding: 'rolebindings' } as const;
 
+/** The field manager that wrote an object last (managedFields `time`), if recorded. */
+function lastManager(meta: KubernetesObject['metadata']): string | undefined {
+    const entries = [...(meta?.managedFields ?? [])].filter((m) => m.manager);
+    const t = (x: unknown) => (x ? new Date(x as string | Date).getTime() : 0);
+    entries.sort((a, b) => t(a.time) - t(b.time));
+    return entries[entries.length - 1]?.manager;
+}
+
 export function writerOf(
     kc: KubeConfig,
     recent: RecentWrites,
@@ -259,6 +267,27 @@ export function writerOf(
             )) as KubernetesObject;
             recent.written(obj.kind, stored);
             onWrite?.('apply', obj.kind);
+        },
+        async foreignObjects(kind, namespace, names) {
+            const [group, version] = API_VERSIONS[kind].split('/') as [string, string];
+            const wanted = new Set(names);
+            // Only objects without the managed-by label come back (usually none): a small answer.
+            const list = (await custom.listNamespacedCustomObject({
+                group,
+                version,
+                plural: PLURALS[kind],
+                namespace,
+                labelSelector: `${LABEL_MANAGED_BY}!=${MANAGED_BY_VALUE}`,
+            })) as KubernetesListObject<KubernetesObject>;
+            const out: ForeignObject[] = [];
+            for (const item of list.items ?? []) {
+                const name = item.metadata?.name;
+                if (!name || !wanted.has(name)) continue;
+                if (item.metadata?.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_VALUE) continue;
+                const manager = lastManager(item.metadata);
+                out.push(manager ? { kind, name, manager } : { kind, name });
+            }
+            return out;
         },
         async delete(kind, namespace, name, uid, resourceVersion) {
             try {

@@ -8,6 +8,7 @@
  * On SIGTERM the manager stops taking work, lets in-flight reconciles finish (bounded), releases the Lease so a
  * standby takes over at once, and closes the endpoints.
  */
+import { AuthenticationV1Api, AuthorizationV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubernetesObject, V1Namespace } from '@kubernetes/client-node';
 
@@ -19,6 +20,9 @@ import type { Logger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { ObservabilityServer } from '../observability/server.ts';
+import { servingCert, watchServingCert } from '../observability/serving-cert.ts';
+import type { ServingCert } from '../observability/serving-cert.ts';
+import { DelegatedAuth } from '../runtime/delegated-auth.ts';
 import { realClock } from '../runtime/clock.ts';
 import type { Clock, TimerHandle } from '../runtime/clock.ts';
 import { loadPooledKubeConfig, PooledKubeConfig } from '../runtime/kubeconfig.ts';
@@ -60,6 +64,21 @@ function queueMetrics(m: Metrics, controller: string): Partial<WorkqueueMetrics>
         panic: () => m.reconcilePanics.inc({ controller }),
         timeout: () => m.reconcileTimeouts.inc({ controller }),
         activeWorkers: (n) => m.activeWorkers.set({ controller }, n),
+    };
+}
+
+/** HTTPS and delegated authentication/authorization for `/metrics` (controller-runtime's secure metrics). */
+function secureMetrics(kc: KubeConfig, tls: ServingCert) {
+    const authn = kc.makeApiClient(AuthenticationV1Api);
+    const authz = kc.makeApiClient(AuthorizationV1Api);
+    return {
+        metricsTls: { cert: tls.cert, key: tls.key },
+        metricsAuthorizer: new DelegatedAuth({
+            apis: {
+                createTokenReview: (p) => authn.createTokenReview(p),
+                createSubjectAccessReview: (p) => authz.createSubjectAccessReview(p),
+            },
+        }),
     };
 }
 
@@ -224,14 +243,24 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
                 onDelete: () => active && view.profiles().forEach((p) => profileQueue.add(p.metadata.name)),
             },
         },
-        (resource) => ({
-            onUp: () => metrics.informerUp.set({ resource }, 1),
-            onDown: (err, restartInMs) => {
-                metrics.informerUp.set({ resource }, 0);
-                if (!stopping)
-                    log.warn('informer stopped; restarting', { resource, restartInMs, ...errorFields(err) });
-            },
-        }),
+        (resource) => {
+            // Pre-initialised per resource so rate() and increase() work from the first scrape.
+            for (const reason of ['expired', 'restart'] as const)
+                metrics.informerRelists.inc({ resource, reason }, 0);
+            return {
+                onUp: () => metrics.informerUp.set({ resource }, 1),
+                onRelist: (reason) => metrics.informerRelists.inc({ resource, reason }),
+                onDown: (err, restartInMs) => {
+                    metrics.informerUp.set({ resource }, 0);
+                    if (!stopping)
+                        log.warn('informer stopped; restarting', {
+                            resource,
+                            restartInMs,
+                            ...errorFields(err),
+                        });
+                },
+            };
+        },
         settings.listPageSize,
     );
     const view = viewOf(informers, recent);
@@ -290,7 +319,11 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         callback: () => (active ? enqueueAll() : undefined),
     });
 
+    const metricsCert = settings.metricsSecure
+        ? await servingCert(settings.metricsCertDir || undefined)
+        : undefined;
     const server = new ObservabilityServer({
+        ...(metricsCert ? secureMetrics(kc, metricsCert) : {}),
         metricsBindAddress: settings.metricsBindAddress,
         healthProbeBindAddress: settings.healthProbeBindAddress,
         registry: metrics.registry,
@@ -305,6 +338,19 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         },
     });
     await server.start();
+    if (metricsCert) log.info('metrics served over HTTPS', { certificate: metricsCert.source });
+    const certWatch =
+        metricsCert && settings.metricsCertDir
+            ? watchServingCert(
+                  settings.metricsCertDir,
+                  metricsCert,
+                  (c) => {
+                      server.setMetricsTls(c);
+                      log.info('metrics certificate reloaded', { dir: settings.metricsCertDir });
+                  },
+                  { onError: (err) => log.warn('metrics certificate not reloaded', errorFields(err)) },
+              )
+            : undefined;
 
     for (const inf of allInformers(informers)) inf.start();
 
@@ -373,6 +419,7 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
             if (leader) await leader.release();
             await Promise.all(allInformers(informers).map((i) => i.stop()));
             await events.flush();
+            certWatch?.stop();
             await server.close();
             if (kc instanceof PooledKubeConfig) await kc.closePool();
             log.info('stopped');

@@ -19,7 +19,7 @@ import type { DesiredObject, PlanSettings } from '../plan/index.ts';
 import type { NamespaceOutcome, OutcomeStore } from './outcomes.ts';
 import { silentLogger } from '../observability/logger.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { ClusterView, ClusterWriter, GeneratedLive, ProfileEvents } from './ports.ts';
+import type { ClusterView, ClusterWriter, ForeignObject, GeneratedLive, ProfileEvents } from './ports.ts';
 
 export interface ReconcileResult {
     /** Profiles whose status must be recomputed (the previous and the current governor). */
@@ -289,6 +289,30 @@ export class NamespaceReconciler {
                 throw explainRefusal(obj, err, this.#d.bindableRoles);
             }
         };
+        // Never adopt: an object with a generated name that the cache does not show may be someone else's
+        // (pre-created by a tenant, e.g. an allow-all "isolation-default-deny"). Server-side apply would take it
+        // over silently; instead it is reported and the namespace is not counted as enforced.
+        for (const kind of ['NetworkPolicy', 'RoleBinding'] as const) {
+            const names = creates.filter((o) => o.kind === kind).map((o) => o.metadata.name);
+            if (names.length === 0) continue;
+            let foreign: ForeignObject[];
+            try {
+                foreign = await writer.foreignObjects(kind, name, names);
+            } catch (err) {
+                errors.push({ msg: `check existing ${kind}s: ${errorMessage(err)}`, terminal: false });
+                continue;
+            }
+            for (const f of foreign) {
+                const by = f.manager ? ` (last written by ${f.manager})` : '';
+                const msg =
+                    `${f.kind} ${f.name} already exists and was not created by isolation-operator${by}; ` +
+                    'it is never adopted: delete or rename it';
+                errors.push({ msg, terminal: true });
+                events.record(profile, 'Warning', 'ForeignObject', `${name}: ${msg}`);
+                const i = creates.findIndex((o) => o.kind === f.kind && o.metadata.name === f.name);
+                if (i >= 0) creates.splice(i, 1);
+            }
+        }
         const changing = new Set<DesiredObject>([...creates, ...updates.map((u) => u.obj)]);
         for (const obj of desired) if (!changing.has(obj)) this.#d.onApplyResult?.(obj.kind, 'unchanged');
         for (const obj of creates) {

@@ -2,12 +2,13 @@
  * The offline `plan` command: renders the objects the operator would generate for some profiles, as YAML, so a
  * GitOps pull request can show reviewers exactly what a profile change does. It runs the same pure planner and
  * conflict resolution as the operator. Namespaces come from a file, from the cluster (read-only), or, by default,
- * from the profiles' own `spec.namespaces.names` (labels then only hold the name).
+ * from the profiles' own `spec.namespaces.names` (labels then only hold the name, plus the tenant label of the
+ * first profile naming it, as the platform would have set it for that tenant's namespace).
  */
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments, stringify } from 'yaml';
 
-import { API_VERSION, KIND, LABEL_PROFILE } from '../api/types.ts';
+import { API_VERSION, KIND, LABEL_PROFILE, LABEL_TENANT } from '../api/types.ts';
 import type { IsolationProfile } from '../api/types.ts';
 import { neverGovernSet, plan, resolveNamespace } from '../plan/index.ts';
 import type { NamespaceInfo, PlanSettings, ServiceAccountInfo } from '../plan/index.ts';
@@ -98,9 +99,15 @@ async function inventoryFromCluster(): Promise<Inventory> {
 }
 
 function inventoryFromProfiles(profiles: IsolationProfile[]): Inventory {
-    const names = new Set(profiles.flatMap((p) => p.spec.namespaces.names ?? []));
+    const labels = new Map<string, Record<string, string>>();
+    for (const p of profiles) {
+        for (const name of p.spec.namespaces.names ?? []) {
+            if (labels.has(name)) continue;
+            labels.set(name, p.spec.tenant !== undefined ? { [LABEL_TENANT]: p.spec.tenant } : {});
+        }
+    }
     return {
-        namespaces: [...names].sort().map((name) => ({ name, labels: {} })),
+        namespaces: [...labels.keys()].sort().map((name) => ({ name, labels: labels.get(name) ?? {} })),
         serviceAccounts: new Map(),
     };
 }

@@ -32,8 +32,25 @@ export interface ClusterView {
     clusterRole(name: string): V1ClusterRole | undefined;
 }
 
+/** An object with a generated name that the operator did not create (no managed-by label). */
+export interface ForeignObject {
+    kind: 'NetworkPolicy' | 'RoleBinding';
+    name: string;
+    /** The most recent field manager that wrote it, when known. */
+    manager?: string;
+}
+
 export interface ClusterWriter {
     apply(obj: DesiredObject): Promise<void>;
+    /**
+     * The one uncached read, made only before creating objects the cache does not show: which of `names` already
+     * exist in the namespace without the operator's managed-by label. The operator never adopts those.
+     */
+    foreignObjects(
+        kind: 'NetworkPolicy' | 'RoleBinding',
+        namespace: string,
+        names: string[],
+    ): Promise<ForeignObject[]>;
     /** Deletes the version the cache showed (`uid` as precondition; `resourceVersion` for read-your-writes). */
     delete(
         kind: 'NetworkPolicy' | 'RoleBinding',

@@ -36,7 +36,7 @@ export interface ProfileReconcilerDeps {
     pendingRetryMs?: number;
 }
 
-/** Role and profile names a profile refers to that do not exist in the cluster. */
+/** Role and profile names a profile refers to that do not exist in the cluster, or (peers) in the intended tenant. */
 export function unresolvedReferences(profile: IsolationProfile, view: ClusterView): string[] {
     const out = new Set<string>();
     const roleRefs = [
@@ -52,7 +52,22 @@ export function unresolvedReferences(profile: IsolationProfile, view: ClusterVie
         ...(net?.ingress ?? []).flatMap((r) => r.from ?? []),
         ...(net?.egress ?? []).flatMap((r) => r.to ?? []),
     ]) {
-        if (rule.profile && !view.profile(rule.profile)) out.add(`profile "${rule.profile}" not found`);
+        if (!rule.profile) continue;
+        const target = view.profile(rule.profile);
+        if (!target) {
+            out.add(`profile "${rule.profile}" not found`);
+            continue;
+        }
+        // A `profile` peer matches namespaces of one tenant (docs/tenancy.md); a tenant profile of another tenant
+        // never governs those, so the peer would match nothing.
+        const wanted = rule.tenant ?? profile.spec.tenant ?? '';
+        const has = target.spec.tenant;
+        if (has !== undefined && has !== wanted) {
+            const of = wanted === '' ? 'namespaces without a tenant' : `tenant "${wanted}"`;
+            out.add(
+                `profile "${rule.profile}" belongs to tenant "${has}", not ${of} (set the peer's tenant)`,
+            );
+        }
     }
     return [...out].sort();
 }
@@ -114,7 +129,23 @@ export class ProfileReconciler {
             }
         }
         const namespaces = this.#labelled(name);
-        for (const ns of namespaces) this.#d.outcomes.delete(ns);
+        // The label names a profile that is going away: drop it before the finalizer, whatever comes next. The
+        // next governor relabels if it enforces; a DryRun or suspended one writes nothing, and a stale label would
+        // keep the namespace in other profiles' `profile` peers.
+        for (const ns of namespaces) {
+            this.#d.outcomes.delete(ns);
+            try {
+                await writer.unlabelNamespace(ns);
+            } catch (err) {
+                events.record(
+                    profile,
+                    'Warning',
+                    'CleanupFailed',
+                    `namespace ${ns} label: ${errorMessage(err)}`,
+                );
+                throw err;
+            }
+        }
         await writer.removeFinalizer(profile);
         events.record(
             profile,

@@ -25,9 +25,13 @@ export interface OperatorSettings {
     leaseDurationMs: number;
     renewDeadlineMs: number;
     retryPeriodMs: number;
-    /** `host:port` or `:port`; `0` disables. Defaults `:8080` and `:8081`. */
+    /** `host:port` or `:port`; `0` disables. Defaults `:8443` (HTTPS metrics) and `:8081`. */
     metricsBindAddress: string;
     healthProbeBindAddress: string;
+    /** Serve metrics over HTTPS, each request authenticated (TokenReview) and authorised (SubjectAccessReview). */
+    metricsSecure: boolean;
+    /** Directory with `tls.crt`/`tls.key` for the metrics endpoint; empty: a self-signed certificate. */
+    metricsCertDir: string;
     logLevel: string;
     logFormat: 'json' | 'text';
     /** Grace period for in-flight reconciles on SIGTERM. Default 30 s. */
@@ -50,8 +54,10 @@ export const DEFAULT_SETTINGS: Readonly<OperatorSettings> = Object.freeze({
     leaseDurationMs: 15_000,
     renewDeadlineMs: 10_000,
     retryPeriodMs: 2_000,
-    metricsBindAddress: ':8080',
+    metricsBindAddress: ':8443',
     healthProbeBindAddress: ':8081',
+    metricsSecure: true,
+    metricsCertDir: '',
     logLevel: 'info',
     logFormat: 'json' as const,
     shutdownTimeoutMs: 30_000,
@@ -65,6 +71,14 @@ export function parseDuration(text: string): number {
     const n = Number(m[1]);
     const unit = m[2] ?? 'ms';
     return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!);
+}
+
+/** Parses `true`/`false` (Go flag style, as `--metrics-secure=false`). */
+export function parseBool(text: string, flag: string): boolean {
+    const v = text.trim().toLowerCase();
+    if (v === 'true' || v === '1') return true;
+    if (v === 'false' || v === '0') return false;
+    throw new Error(`${flag} must be true or false, not "${text}"`);
 }
 
 /** Parses `k=v,k2=v2` label lists. */

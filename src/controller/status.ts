@@ -105,19 +105,30 @@ export function computeStatus(input: StatusInput): StatusResult {
     const c = (type: string, status: ConditionStatus, reason: string, message: string) =>
         conditions.push(condition(prev, type, status, reason, message, generation, now));
 
-    let readyReason = 'Reconciled';
-    let readyMsg = `${enforced}/${total} namespaces enforced`;
-    if (mode === 'DryRun') {
-        readyReason = 'DryRun';
-        readyMsg = `dry run: ${total} namespaces planned, nothing written`;
-    } else if (suspended) {
-        readyReason = 'Suspended';
-        readyMsg = `suspended: existing objects in ${total} namespaces kept, nothing written`;
-    }
+    // Ready is True only when this generation is enforced in every governed namespace and there is at least one:
+    // a dry run, a suspended profile, or one that governs nothing (nothing selected, or every namespace lost to
+    // a conflict) enforces nothing, and saying Ready would tell GitOps health checks otherwise.
     if (failed.length > 0) {
         c('Ready', 'False', 'ApplyFailed', `${failed.length}/${total} namespaces failed: ${failedMsg}`);
+    } else if (mode === 'DryRun') {
+        c('Ready', 'False', 'DryRun', `dry run: ${total} namespaces planned, nothing enforced`);
+    } else if (suspended) {
+        c(
+            'Ready',
+            'False',
+            'Suspended',
+            `suspended: nothing enforced, existing objects in ${total} namespaces kept`,
+        );
+    } else if (total === 0) {
+        const why =
+            conflicts.length > 0
+                ? `every selected namespace (${conflicts.length}) is governed by another profile`
+                : skipped.length > 0
+                  ? 'every selected namespace is a never-govern namespace'
+                  : 'no namespace is selected (of this tenant)';
+        c('Ready', 'False', 'NothingGoverned', `nothing enforced: ${why}`);
     } else {
-        c('Ready', 'True', readyReason, readyMsg);
+        c('Ready', 'True', 'Reconciled', `${enforced}/${total} namespaces enforced`);
     }
     c(
         'Reconciling',

@@ -99,6 +99,7 @@ export class Metrics {
     readonly conflicts: Gauge;
     readonly profiles: Gauge<'condition'>;
     readonly informerUp: Gauge<'resource'>;
+    readonly informerRelists: Counter<'resource' | 'reason'>;
     readonly applyTotal: Counter<'kind' | 'result'>;
     readonly writesTotal: Counter<'verb' | 'kind'>;
 
@@ -252,6 +253,16 @@ export class Metrics {
             name: 'isolation_operator_informer_up',
             help: 'Whether the informer for this resource is running and has listed (1) or is down (0).',
             labelNames: ['resource'],
+            registers,
+        });
+        this.informerRelists = new Counter({
+            // client-go's reflector once exported reflector_lists_total; it was removed (unbounded labels), and
+            // controller-runtime has no equivalent, so this is the operator's own, labelled by resource as above.
+            name: 'isolation_operator_informer_relists_total',
+            help:
+                'LISTs an informer sent after its first, by resource and reason: expired (the API server answered ' +
+                '410 Gone to a watch position) or restart (a restart had no position to resume from).',
+            labelNames: ['resource', 'reason'],
             registers,
         });
         this.applyTotal = new Counter({

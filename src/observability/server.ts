@@ -6,8 +6,15 @@
  * disables one), so a NetworkPolicy can open the metrics port to monitoring namespaces only; when both addresses
  * are equal one listener serves all routes. Readiness and liveness are callbacks supplied by the caller (e.g. "every
  * informer has synced"), which keeps this module free of any dependency on the runtime or controller layers.
+ *
+ * Metrics are sensitive (object counts, controller names, error rates) and, like controller-runtime's secure metrics
+ * server, are served over HTTPS with every request authenticated and authorised when `metricsTls` and
+ * `metricsAuthorizer` are given: no bearer token or a token the API server rejects answers 401, a user without
+ * `get` on the non-resource URL `/metrics` answers 403. Probes stay plain HTTP on their own port (the kubelet
+ * probes without credentials), so HTTPS metrics need a bind address of their own.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.ts';
@@ -21,11 +28,23 @@ export interface ProbeResult {
 
 export type ProbeCheck = () => ProbeResult | Promise<ProbeResult>;
 
+/** Who may read `/metrics`; decided per request from its `Authorization` header (see runtime/delegated-auth.ts). */
+export type MetricsAccessDecision =
+    { allowed: true; user: string } | { allowed: false; status: 401 | 403; reason: string };
+
+export interface MetricsAuthorizer {
+    authorize(authorization: string | undefined): Promise<MetricsAccessDecision>;
+}
+
 export interface ObservabilityServerOptions {
     /** `host:port` or `:port` for `/metrics`; `0` (or empty) disables it. Default `:8080`. */
     metricsBindAddress?: string;
     /** `host:port` or `:port` for `/healthz` and `/readyz`; `0` (or empty) disables them. Default `:8081`. */
     healthProbeBindAddress?: string;
+    /** Serve `/metrics` over HTTPS with this certificate (PEM); default plain HTTP. */
+    metricsTls?: { cert: string; key: string };
+    /** Authenticate and authorise every `/metrics` request; default open to anyone who reaches the port. */
+    metricsAuthorizer?: MetricsAuthorizer;
     /** The registry served on `/metrics`. */
     registry: Registry;
     /** Readiness; `/readyz` answers 503 with the reason until it returns `{ ok: true }`. */
@@ -93,6 +112,9 @@ export class ObservabilityServer {
             const shared = plans.find(
                 (p) => p.address.host === metrics.host && p.address.port === metrics.port,
             );
+            const tls = this.options.metricsTls !== undefined;
+            if (shared && tls && metrics.port !== 0)
+                throw new Error('metrics served over HTTPS need a bind address other than the probes');
             if (shared && metrics.port !== 0) {
                 shared.routes.add('metrics');
                 shared.role = 'probes+metrics';
@@ -102,7 +124,12 @@ export class ObservabilityServer {
         }
         try {
             for (const plan of plans) {
-                const server = http.createServer((req, res) => this.handle(plan.routes, req, res));
+                const handler = (req: http.IncomingMessage, res: http.ServerResponse) =>
+                    this.handle(plan.routes, req, res);
+                const tls = plan.role === 'metrics' ? this.options.metricsTls : undefined;
+                const server = tls
+                    ? https.createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler)
+                    : http.createServer(handler);
                 server.keepAliveTimeout = 5_000;
                 await new Promise<void>((resolve, reject) => {
                     server.once('error', reject);
@@ -116,12 +143,23 @@ export class ObservabilityServer {
                 this.options.logger?.info('serving', {
                     endpoints: [...plan.routes].map((r) => `/${r}`).join(','),
                     address: `${bound.address}:${bound.port}`,
+                    scheme: tls ? 'https' : 'http',
+                    ...(plan.role === 'metrics'
+                        ? { authorization: this.options.metricsAuthorizer ? 'delegated' : 'none' }
+                        : {}),
                 });
             }
         } catch (err) {
             await this.close();
             throw err;
         }
+    }
+
+    /** Serve a new certificate on the HTTPS metrics listener from the next TLS handshake (certificate rotation). */
+    setMetricsTls(tls: { cert: string; key: string }): void {
+        const entry = this.servers.find((s) => s.role === 'metrics');
+        if (entry?.server instanceof https.Server)
+            entry.server.setSecureContext({ cert: tls.cert, key: tls.key });
     }
 
     /** The bound address of the listener serving `route`, if any (useful with ephemeral ports). */
@@ -179,6 +217,20 @@ export class ObservabilityServer {
             return;
         }
         if (name === 'metrics') {
+            const auth = this.options.metricsAuthorizer;
+            if (auth) {
+                const decision = await auth.authorize(req.headers.authorization);
+                if (!decision.allowed) {
+                    if (decision.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
+                    this.options.logger?.debug('metrics request refused', {
+                        status: decision.status,
+                        reason: decision.reason,
+                    });
+                    const text = decision.status === 401 ? 'Unauthorized' : 'Forbidden';
+                    send(res, decision.status, 'text/plain; charset=utf-8', `${text}\n`, false);
+                    return;
+                }
+            }
             const body = await this.options.registry.metrics();
             send(res, 200, this.options.registry.contentType, body, head);
             return;

@@ -1,7 +1,10 @@
 /**
  * One governor per namespace: conflict resolution between profiles that select the same namespace.
  *
- * Precedence is a total order on profiles — highest `spec.priority` (default 0), then oldest
+ * Precedence is a total order on profiles — enforcing profiles first (a `DryRun` or suspended profile never wins
+ * over one that enforces, so neither can be used to take a namespace's protection away), then highest
+ * `spec.priority` (default 0; a tenant profile's priority is clamped into the tenant range ±TENANT_PRIORITY_MAX,
+ * which admission also enforces, so only the platform can outrank every tenant), then oldest
  * `metadata.creationTimestamp` (absent or unparsable counts as youngest), then name by code units (never
  * locale-dependent) — so the result never depends on input order and never flip-flops between resyncs.
  *
@@ -12,15 +15,24 @@
  * profile on its way out gets no Conflict condition.
  */
 
+import { TENANT_PRIORITY_MAX } from '../api/types.ts';
 import type { IsolationProfile } from '../api/types.ts';
 import type { NamespaceInfo } from './selection.ts';
 import { selectionState } from './selection.ts';
 
 export type ProfileLike = Pick<IsolationProfile, 'metadata' | 'spec'>;
 
-function priorityOf(p: ProfileLike): number {
+/** The priority conflicts use: `spec.priority`, clamped into the tenant range for tenant profiles. */
+export function priorityOf(p: ProfileLike): number {
     const v = p.spec?.priority;
-    return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+    const raw = typeof v === 'number' && Number.isFinite(v) ? v : 0;
+    if (p.spec?.tenant === undefined) return raw;
+    return Math.max(-TENANT_PRIORITY_MAX, Math.min(TENANT_PRIORITY_MAX, raw));
+}
+
+/** Enforcing: mode Enforce (the default) and not suspended. */
+export function isEnforcing(p: ProfileLike): boolean {
+    return (p.spec?.mode ?? 'Enforce') === 'Enforce' && p.spec?.suspend !== true;
 }
 
 /** Milliseconds since epoch; accepts an RFC 3339 string or a Date (typed client models); absent = +Infinity. */
@@ -36,6 +48,8 @@ function compareStrings(a: string, b: string): number {
 
 /** Negative when `a` takes precedence over `b`. A total, input-order-independent order. */
 export function compareProfiles(a: ProfileLike, b: ProfileLike): number {
+    const byEnforcing = Number(isEnforcing(b)) - Number(isEnforcing(a));
+    if (byEnforcing !== 0) return byEnforcing;
     const byPriority = priorityOf(b) - priorityOf(a);
     if (byPriority !== 0) return byPriority;
     const ta = createdAt(a);

@@ -16,7 +16,7 @@ import type { DesiredObject, ObjectContext } from './objects.ts';
 import type { ServiceAccountInfo } from './rolebindings.ts';
 import { accessRoleBindings, serviceAccountRoleBindings } from './rolebindings.ts';
 import type { NamespaceInfo } from './selection.ts';
-import { isNeverGoverned } from './selection.ts';
+import { inTenant, isNeverGoverned } from './selection.ts';
 import type { PlanSettings } from './settings.ts';
 import { resolvePlanSettings } from './settings.ts';
 
@@ -46,12 +46,14 @@ export function compareObjects(a: DesiredObject, b: DesiredObject): number {
 export function plan(input: PlanInput): DesiredObject[] {
     const { namespace, profile } = input;
     const settings = resolvePlanSettings(input.settings);
-    if (!profile || isNeverGoverned(namespace.name, settings)) return [];
+    // Never-govern namespaces and namespaces of another tenant get nothing, whoever calls.
+    if (!profile || isNeverGoverned(namespace.name, settings) || !inTenant(profile, namespace)) return [];
 
     const ctx: ObjectContext = {
         namespace: namespace.name,
         owner: { name: profile.metadata.name, uid: profile.metadata.uid },
     };
+    if (profile.spec.tenant !== undefined) ctx.tenant = profile.spec.tenant;
     const spec = profile.spec;
     const access = spec.access ?? [];
     const objects: DesiredObject[] = [

@@ -10,6 +10,7 @@ export { DEFAULT_PLAN_SETTINGS, resolvePlanSettings } from './settings.ts';
 
 export type { NamespaceInfo, SelectionState } from './selection.ts';
 export {
+    inTenant,
     isNeverGoverned,
     matchesSelector,
     namespaceLabels,
@@ -26,7 +27,14 @@ export type {
     ProfileGovernance,
     ProfileLike,
 } from './conflicts.ts';
-export { compareProfiles, computeGovernance, isDeleting, resolveNamespace } from './conflicts.ts';
+export {
+    compareProfiles,
+    computeGovernance,
+    isDeleting,
+    isEnforcing,
+    priorityOf,
+    resolveNamespace,
+} from './conflicts.ts';
 
 export {
     accessObjectName,

@@ -15,7 +15,7 @@
  */
 
 import type { AccessEntry, LabelSelector, Peer, PortRule } from '../api/types.ts';
-import { LABEL_PROFILE, LABEL_SERVICE_ACCOUNT, NAMESPACE_NAME_LABEL } from '../api/types.ts';
+import { LABEL_PROFILE, LABEL_SERVICE_ACCOUNT, LABEL_TENANT, NAMESPACE_NAME_LABEL } from '../api/types.ts';
 import type { EffectiveNetwork } from './effective.ts';
 import { DEFAULT_PROTOCOL } from './effective.ts';
 import type {
@@ -57,17 +57,34 @@ function withPods(peer: NetworkPolicyPeer, pods: LabelSelector | undefined): Net
 }
 
 /**
+ * The namespaceSelector of a `profile` peer: the profile label (only the operator writes it) AND the tenant label
+ * (only the platform writes it) of `peer.tenant`, defaulting to the referencing profile's tenant; no tenant means
+ * namespaces without a tenant label. A tenant that creates a profile under a name another team refers to (a
+ * profile that does not exist yet, or was deleted) therefore gains nothing: its namespaces carry its own tenant.
+ */
+export function profilePeerSelector(profile: string, tenant: string | undefined): LabelSelector {
+    if (tenant) return { matchLabels: { [LABEL_PROFILE]: profile, [LABEL_TENANT]: tenant } };
+    return {
+        matchLabels: { [LABEL_PROFILE]: profile },
+        matchExpressions: [{ key: LABEL_TENANT, operator: 'DoesNotExist' }],
+    };
+}
+
+/**
  * One spec peer -> NetworkPolicy peers (OR). Exactly one kind is set (CEL); should several be set anyway, each is
  * translated (their union, as if listed separately). `namespaces` with both `names` and `selector` is their union
  * too (two peers), matching how `spec.namespaces` combines them. A ServiceAccount without namespace means one in the
  * governed namespace. A peer with only `pods` means those pods of the governed namespace.
  */
-export function toNetworkPolicyPeers(peer: Peer, governedNamespace: string): NetworkPolicyPeer[] {
+export function toNetworkPolicyPeers(
+    peer: Peer,
+    governedNamespace: string,
+    profileTenant?: string,
+): NetworkPolicyPeer[] {
     const out: NetworkPolicyPeer[] = [];
     if (peer.profile !== undefined) {
-        out.push(
-            withPods({ namespaceSelector: { matchLabels: { [LABEL_PROFILE]: peer.profile } } }, peer.pods),
-        );
+        const selector = profilePeerSelector(peer.profile, peer.tenant ?? profileTenant);
+        out.push(withPods({ namespaceSelector: selector }, peer.pods));
     }
     if (peer.namespaces !== undefined) {
         const names = [...new Set(peer.namespaces.names ?? [])].sort();
@@ -101,9 +118,9 @@ export function toNetworkPolicyPeers(peer: Peer, governedNamespace: string): Net
     return out;
 }
 
-function toPeers(peers: Peer[] | undefined, governedNamespace: string): NetworkPolicyPeer[] | undefined {
+function toPeers(peers: Peer[] | undefined, ctx: ObjectContext): NetworkPolicyPeer[] | undefined {
     if (!peers || peers.length === 0) return undefined;
-    return dedupe(peers.flatMap((p) => toNetworkPolicyPeers(p, governedNamespace)));
+    return dedupe(peers.flatMap((p) => toNetworkPolicyPeers(p, ctx.namespace, ctx.tenant)));
 }
 
 /** Protocol defaults to TCP; an all-digit string port is a number (the API would reject it as a name). */
@@ -218,11 +235,18 @@ function deniedTypes(net: EffectiveNetwork): PolicyType[] {
     return types;
 }
 
-/** `isolation-default-deny`: all pods, no rules, the denied directions; null when nothing is denied. */
+/**
+ * `isolation-default-deny`: all pods, the denied directions, and their rule lists stated as explicitly empty
+ * (`ingress: []`, `egress: []`): server-side apply then owns those lists, so the policy denies whatever was
+ * there before. Null when nothing is denied.
+ */
 export function defaultDenyPolicy(ctx: ObjectContext, net: EffectiveNetwork): NetworkPolicyObject | null {
     const policyTypes = deniedTypes(net);
     if (policyTypes.length === 0) return null;
-    return policy(ctx, NAME_DEFAULT_DENY, { podSelector: {}, policyTypes });
+    const spec: NetworkPolicySpec = { podSelector: {}, policyTypes };
+    if (net.denyIngress) spec.ingress = [];
+    if (net.denyEgress) spec.egress = [];
+    return policy(ctx, NAME_DEFAULT_DENY, spec);
 }
 
 /**
@@ -261,7 +285,7 @@ export function ingressRulePolicies(ctx: ObjectContext, net: EffectiveNetwork): 
             podSelector: normalizeSelector(rule.pods),
             policyTypes: ['Ingress'],
             ingress: [
-                ingressRule(toPeers(rule.from, ctx.namespace), toNetworkPolicyPorts(rule.ports)),
+                ingressRule(toPeers(rule.from, ctx), toNetworkPolicyPorts(rule.ports)),
                 ...ingressBaseline(net),
             ],
         }),
@@ -279,7 +303,7 @@ export function egressRulePolicies(
             podSelector: normalizeSelector(rule.pods),
             policyTypes: ['Egress'],
             egress: [
-                egressRule(toPeers(rule.to, ctx.namespace), toNetworkPolicyPorts(rule.ports)),
+                egressRule(toPeers(rule.to, ctx), toNetworkPolicyPorts(rule.ports)),
                 ...egressBaseline(net, settings),
             ],
         }),

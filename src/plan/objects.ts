@@ -110,6 +110,8 @@ export interface OwnerInfo {
 export interface ObjectContext {
     namespace: string;
     owner: OwnerInfo;
+    /** The profile's `spec.tenant` (default tenant of its `profile` peers). */
+    tenant?: string;
 }
 
 export function generatedLabels(profileName: string): Record<string, string> {

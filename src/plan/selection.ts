@@ -10,7 +10,7 @@
  */
 
 import type { IsolationProfile, LabelSelector, LabelSelectorRequirement } from '../api/types.ts';
-import { NAMESPACE_NAME_LABEL } from '../api/types.ts';
+import { LABEL_TENANT, NAMESPACE_NAME_LABEL } from '../api/types.ts';
 import type { PlanSettings } from './settings.ts';
 
 /** What the planner needs to know about a Namespace. */
@@ -76,14 +76,27 @@ export function normalizeSelector(selector: LabelSelector | undefined): LabelSel
 }
 
 /**
- * Spec-level selection: (name in `names` OR labels match `selector`) AND name not in `exclude`. An absent
- * `selector` selects nothing by labels (as a nil LabelSelector does); an empty one `{}` selects every namespace.
- * Does NOT apply the never-govern set: see `isNeverGoverned` and `selectionState`.
+ * Tenancy: a profile with `spec.tenant` may only govern namespaces labelled `isolation.dev/tenant=<tenant>` (a
+ * label only the platform writes). This is the operator's own check, made whatever admission allowed, so a
+ * missing admission policy or a race never hands a namespace to another tenant; names of namespaces that do not
+ * exist yet grant nothing either. A cluster-wide profile (no tenant) is limited by admission only.
+ */
+export function inTenant(profile: Pick<IsolationProfile, 'spec'>, namespace: NamespaceInfo): boolean {
+    const tenant = profile.spec?.tenant;
+    return tenant === undefined || namespace.labels?.[LABEL_TENANT] === tenant;
+}
+
+/**
+ * Spec-level selection: (name in `names` OR labels match `selector`) AND name not in `exclude` AND the namespace
+ * belongs to the profile's tenant (`inTenant`). An absent `selector` selects nothing by labels (as a nil
+ * LabelSelector does); an empty one `{}` selects every namespace (of the tenant). Does NOT apply the never-govern
+ * set: see `isNeverGoverned` and `selectionState`.
  */
 export function selects(profile: Pick<IsolationProfile, 'spec'>, namespace: NamespaceInfo): boolean {
     const sel = profile.spec?.namespaces;
     if (!sel) return false;
     if (sel.exclude?.includes(namespace.name)) return false;
+    if (!inTenant(profile, namespace)) return false;
     if (sel.names?.includes(namespace.name)) return true;
     return sel.selector !== undefined && matchesSelector(sel.selector, namespaceLabels(namespace));
 }

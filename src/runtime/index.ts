@@ -28,7 +28,18 @@ export {
     type BackoffOptions,
     type SelectorOptions,
     type SupervisedInformerOptions,
+    type ListWatchFactoryOptions,
+    type RelistReason,
 } from './informer.ts';
+export {
+    ResumableListWatch,
+    BookmarkAwareWatch,
+    isExpired,
+    defaultWatchTimeoutSeconds,
+    type ResumableListWatchOptions,
+    type ResumePoint,
+    type WatchClient,
+} from './list-watch.ts';
 export { Resync, type ResyncOptions } from './resync.ts';
 export {
     ApplyClient,

@@ -1,36 +1,41 @@
 /**
- * A supervised informer: client-node's `ListWatch` plus what controller-runtime's cache adds on top.
+ * A supervised informer: a list-then-watch cache (list-watch.ts) plus what controller-runtime's cache adds on top.
  *
- * client-node 2.0.1's informer has no "synced" signal, no resync, stops for good on most errors (LIST failure,
- * 403, 5xx, ECONNRESET), and its own `stop()` fires the `error` callbacks with an AbortError. This module:
+ * The underlying list-watch resumes its watch from the last resourceVersion it saw (events and bookmarks) and
+ * relists only on 410 Gone, but stops for good on other errors (LIST failure, 403, 5xx, ECONNRESET). This module:
  * - detects "synced" by wrapping the list function (first successful LIST, after the cache has been filled);
  * - restarts after ANY error except our own stop, with full-jitter exponential backoff (1 s .. 60 s by default,
  *   reset once an informer stayed up for `resetAfterMs`), on an injected clock and random source;
- * - passes the label/field selector to BOTH the list call and the watch (makeInformer only adds it to the watch).
+ * - passes the label/field selector to BOTH the list call and the watch;
+ * - counts every LIST after the first (`hooks.onRelist`): `expired` when the API server said the position is gone
+ *   (410), `restart` when a restart had no position to resume from (the LIST itself had failed).
  *
- * Design choice: every (re)start uses a FRESH `ListWatch` (each instance is started once and stopped once, which
- * sidesteps 2.0.1's stop/restart duplicate-watch problems) and therefore always re-lists. While the new instance
- * lists, the old instance's cache keeps serving reads (reconciles never see an empty cache and prune everything).
- * Once the new list is in its cache, the caches are swapped and the difference is emitted: `onDelete` for objects
- * that vanished while we were down (missed deletes), `onUpdate` for changed resourceVersions, `onAdd` for new
- * objects, nothing for unchanged ones - so a restart does not flood the queue.
+ * Design choice: every (re)start uses a FRESH list-watch instance (each is started once and stopped once). When the
+ * dead instance had a position (it listed, or resumed, and knows a resourceVersion), the new one RESUMES from it:
+ * it starts with the dead instance's cache and only watches, so an API server restart or a reset connection costs
+ * one watch request, not a relist (client-go's reflector does the same). Without a position, the new instance
+ * lists; while it does, the old instance's cache keeps serving reads (reconciles never see an empty cache and
+ * prune everything). Once the new list is in its cache, the caches are swapped and the difference is emitted:
+ * `onDelete` for objects that vanished while we were down (missed deletes), `onUpdate` for changed
+ * resourceVersions, `onAdd` for new objects, nothing for unchanged ones - so a restart does not flood the queue.
  *
  * Handlers are called synchronously and should only compute keys and enqueue; the objects are shared with the
  * cache and must not be mutated. A throwing handler is reported through `hooks.onHandlerError`, never propagated.
  */
-import {
-    type Informer,
-    type KubeConfig,
-    type KubernetesListObject,
-    type KubernetesObject,
-    type ListPromise,
-    ListWatch,
-    type ObjectCache,
-    Watch,
+import type {
+    Informer,
+    KubeConfig,
+    KubernetesListObject,
+    KubernetesObject,
+    ListPromise,
+    ObjectCache,
 } from '@kubernetes/client-node';
 import { type Clock, type TimerHandle, realClock } from './clock.ts';
+import { BookmarkAwareWatch, ResumableListWatch, type ResumePoint } from './list-watch.ts';
 
-export type CachedInformer<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
+/** A list-watch cache; `latestResourceVersion` is where its watch would resume ('' when it has no position). */
+export type CachedInformer<T extends KubernetesObject> = Informer<T> &
+    ObjectCache<T> & { latestResourceVersion(): string };
 
 export interface SelectorOptions {
     labelSelector?: string;
@@ -41,56 +46,41 @@ export interface InformerFactoryArgs<T extends KubernetesObject> extends Selecto
     listFn: ListPromise<T>;
     /** Applied to every object of a watch event before it enters the cache (the list is transformed by the caller). */
     transform?: (obj: T) => T;
+    /** Start from this cache and position: watch only, no LIST (unless the position turns out to be gone). */
+    resume?: ResumePoint<T>;
+    /** To be called each time a watch request was accepted. */
+    onWatching?: () => void;
 }
 
 /** Objects kept in a cache can be trimmed to what the controller reads (e.g. without managedFields). */
 export type Transform<T> = (obj: T) => T;
 
-/** A Watch that passes ADDED/MODIFIED/DELETED objects through `transform` (ERROR and BOOKMARK untouched). */
-class TransformingWatch<T> extends Watch {
-    readonly #transform: Transform<T>;
-    constructor(kc: KubeConfig, transform: Transform<T>) {
-        super(kc);
-        this.#transform = transform;
-    }
-    override watch(
-        path: string,
-        queryParams: Record<string, string | number | boolean | undefined>,
-        callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
-        done: (err: unknown) => void,
-    ): Promise<AbortController> {
-        const t = this.#transform;
-        return super.watch(
-            path,
-            queryParams,
-            (phase, obj: unknown, watchObj) =>
-                callback(
-                    phase,
-                    phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? t(obj as T) : obj,
-                    watchObj,
-                ),
-            done,
-        );
-    }
-}
-
 /** Builds one (not yet started) informer; called once per (re)start. */
 export type InformerFactory<T extends KubernetesObject> = (args: InformerFactoryArgs<T>) => CachedInformer<T>;
 
-/** The production factory: a `ListWatch` on `path` (e.g. `/api/v1/namespaces`), watch carrying the selectors. */
+export interface ListWatchFactoryOptions {
+    /** Server-side timeout of each watch request in seconds; default 300..600, random (client-go). */
+    watchTimeoutSeconds?: () => number;
+}
+
+/** The production factory: a resumable list-watch on `path` (e.g. `/api/v1/namespaces`), watch with the selectors. */
 export function listWatchFactory<T extends KubernetesObject>(
     kc: KubeConfig,
     path: string,
+    opts: ListWatchFactoryOptions = {},
 ): InformerFactory<T> {
-    return ({ listFn, labelSelector, fieldSelector, transform }) =>
-        new ListWatch<T>(
+    return ({ listFn, labelSelector, fieldSelector, transform, resume, onWatching }) =>
+        new ResumableListWatch<T>({
             path,
-            transform ? new TransformingWatch(kc, transform) : new Watch(kc),
+            watch: new BookmarkAwareWatch(kc),
             listFn,
-            false,
-            labelSelector,
-            fieldSelector,
-        );
+            ...(labelSelector !== undefined ? { labelSelector } : {}),
+            ...(fieldSelector !== undefined ? { fieldSelector } : {}),
+            ...(transform ? { transform } : {}),
+            ...(resume ? { resume } : {}),
+            ...(onWatching ? { onWatching } : {}),
+            ...(opts.watchTimeoutSeconds ? { watchTimeoutSeconds: opts.watchTimeoutSeconds } : {}),
+        });
 }
 
 export interface InformerHandlers<T> {
@@ -101,6 +91,9 @@ export interface InformerHandlers<T> {
 
 export type InformerEventType = 'add' | 'update' | 'delete';
 
+/** Why an informer listed again: its watch position was gone (410), or a restart had no position to resume. */
+export type RelistReason = 'expired' | 'restart';
+
 /** Observability hooks (all optional): wire to `informer_up`, last-event-time gauges and logs. */
 export interface InformerHooks {
     /** The informer listed successfully (first sync or after a restart). */
@@ -109,6 +102,8 @@ export interface InformerHooks {
     onDown?(err: unknown, restartInMs: number): void;
     onEvent?(type: InformerEventType): void;
     onHandlerError?(err: unknown, type: InformerEventType): void;
+    /** A LIST other than the very first is being sent. */
+    onRelist?(reason: RelistReason): void;
 }
 
 export interface BackoffOptions {
@@ -147,6 +142,9 @@ interface Generation<T extends KubernetesObject> {
     passThrough: boolean;
     listedAt?: number;
     dead: boolean;
+    /** Started from the previous instance's cache and position instead of a LIST. */
+    resumed: boolean;
+    lists: number;
 }
 
 function abortError(message: string): DOMException {
@@ -155,6 +153,14 @@ function abortError(message: string): DOMException {
 
 function reasonOf(signal: AbortSignal | undefined): Error {
     return signal?.reason instanceof Error ? signal.reason : abortError('aborted');
+}
+
+/** The HTTP status of a failed request (client-node sets `statusCode` on watch errors, `code` on API errors). */
+function httpStatusOf(err: unknown): number | undefined {
+    if (!err || typeof err !== 'object') return undefined;
+    const e = err as { statusCode?: unknown; code?: unknown };
+    const status = typeof e.statusCode === 'number' ? e.statusCode : e.code;
+    return typeof status === 'number' && status >= 400 ? status : undefined;
 }
 
 function keyOf(obj: KubernetesObject): string {
@@ -179,6 +185,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
     #attempt = 0;
     #restarts = 0;
     #restartTimer: TimerHandle | undefined;
+    #resume: ResumePoint<T> | undefined;
     #syncWaiters = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
 
     constructor(opts: SupervisedInformerOptions<T>) {
@@ -222,6 +229,11 @@ export class SupervisedInformer<T extends KubernetesObject> {
     up(): boolean {
         const gen = this.#current;
         return gen !== undefined && !gen.dead && gen.listedAt !== undefined;
+    }
+
+    /** The position a watch would resume from now ('' before the first list). */
+    latestResourceVersion(): string {
+        return this.#current?.informer.latestResourceVersion() ?? '';
     }
 
     /** Number of restarts after errors so far. */
@@ -273,15 +285,33 @@ export class SupervisedInformer<T extends KubernetesObject> {
         if (fieldSelector !== undefined) selectors.fieldSelector = fieldSelector;
         const transform = this.#opts.transform;
         const listFn: ListPromise<T> = async () => {
+            const reason: RelistReason | undefined =
+                gen.lists > 0 || gen.resumed ? 'expired' : this.#synced ? 'restart' : undefined;
+            gen.lists++;
+            if (reason) this.#hook(() => this.#opts.hooks?.onRelist?.(reason));
             const result = await this.#opts.list(selectors);
             if (transform) result.items = result.items.map(transform);
             // The informer fills its cache in the continuation of this promise; look after that.
             this.#defer(() => this.#onListed(gen));
             return result;
         };
-        const informer = this.#opts.factory({ listFn, ...selectors, ...(transform ? { transform } : {}) });
-        const gen: Generation<T> = { informer, passThrough: this.#serving === undefined, dead: false };
-        if (this.#serving === undefined) this.#serving = informer;
+        const resume = this.#resume;
+        this.#resume = undefined;
+        const informer = this.#opts.factory({
+            listFn,
+            ...selectors,
+            ...(transform ? { transform } : {}),
+            ...(resume ? { resume, onWatching: () => this.#onResumed(gen) } : {}),
+        });
+        const gen: Generation<T> = {
+            informer,
+            // A resumed instance starts with the old cache, so its events are live at once.
+            passThrough: this.#serving === undefined || resume !== undefined,
+            dead: false,
+            resumed: resume !== undefined,
+            lists: 0,
+        };
+        if (this.#serving === undefined || resume) this.#serving = informer;
         this.#current = gen;
         const forward = (type: InformerEventType) => (obj: T) => {
             if (gen.dead || !gen.passThrough) return;
@@ -327,6 +357,21 @@ export class SupervisedInformer<T extends KubernetesObject> {
         }
     }
 
+    /** A resumed instance's watch was accepted: it is up (its cache was current when the old one died). */
+    #onResumed(gen: Generation<T>): void {
+        if (gen.dead || this.#stopping || gen.listedAt !== undefined) return;
+        gen.listedAt = this.#clock.now();
+        this.#hook(() => this.#opts.hooks?.onUp?.());
+    }
+
+    #hook(fn: () => void): void {
+        try {
+            fn();
+        } catch {
+            // never let a hook break the informer
+        }
+    }
+
     /** Emit what changed between the stale cache and the fresh one. */
     #emitDiff(old: ObjectCache<T>, fresh: ObjectCache<T>): void {
         const freshKeys = new Set<string>();
@@ -347,6 +392,15 @@ export class SupervisedInformer<T extends KubernetesObject> {
         gen.dead = true;
         // It has already stopped itself; stop() marks it stopped for good and aborts any request left.
         void gen.informer.stop().catch(() => undefined);
+        // Resume from its position if it has one (its cache is complete up to that resourceVersion) - unless the
+        // API server answered a resumed watch with an HTTP error before accepting it (e.g. 504 "resource version too
+        // large" after an etcd restore): then that position is suspect, and listing is the way out.
+        const resourceVersion = gen.informer.latestResourceVersion();
+        const refused = gen.resumed && gen.listedAt === undefined && httpStatusOf(err) !== undefined;
+        this.#resume =
+            resourceVersion && gen.informer === this.#serving && !refused
+                ? { resourceVersion, items: gen.informer.list() }
+                : undefined;
         if (gen.listedAt !== undefined && this.#clock.now() - gen.listedAt >= this.#resetAfterMs)
             this.#attempt = 0;
         const cap = Math.min(this.#maxMs, this.#initialMs * 2 ** this.#attempt);

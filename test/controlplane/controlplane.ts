@@ -49,6 +49,10 @@ export interface ControlPlaneState {
 export interface StartOptions {
     /** Run directory; default a fresh mkdtemp under the OS temp dir. Must be empty or absent. */
     runDir?: string;
+    /** Extra kube-apiserver flags, after the defaults (e.g. `--watch-cache=false` for a test that needs it). */
+    apiServerArgs?: string[];
+    /** Start kube-controller-manager (default true); etcd and the API server alone start faster. */
+    controllerManager?: boolean;
     /** Called after the API server is ready and before the controller manager starts (e.g. install CRDs). */
     beforeControllerManager?: (state: ControlPlaneState) => Promise<void>;
     /** Kill everything if this process dies without stopping the control plane (default true). */
@@ -376,6 +380,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
             `--audit-policy-file=${join(runDir, 'audit-policy.yaml')}`, `--audit-log-path=${cp.state.auditLogPath}`,
             '--audit-log-maxbackup=0', '--audit-log-maxsize=0',
             '--v=1',
+            ...(opts.apiServerArgs ?? []),
         ]; // prettier-ignore
         const tls = {
             ca: await readFile(ca.cert),
@@ -411,6 +416,10 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
         log(`kube-apiserver ready at ${server} after ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 
         if (opts.beforeControllerManager) await opts.beforeControllerManager(cp.state);
+        if (opts.controllerManager === false) {
+            log(`control plane (no controller manager) up in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+            return cp;
+        }
 
         await startProcess(runDir, 'kube-controller-manager', join(binDir, 'kube-controller-manager'), [
             `--kubeconfig=${cp.state.kubeconfigPath}`, '--leader-elect=false', '--secure-port=0',

@@ -4,9 +4,14 @@
  *
  * Node's crypto can make key pairs but cannot sign X.509 certificates, so certificates come from the system
  * `openssl` CLI (Debian package `openssl`, present on every supported machine); ECDSA P-256 keys keep it fast.
+ *
+ * Serial numbers are random 127-bit values passed with `-set_serial`, never `-CAcreateserial`: that option
+ * read-modify-writes one shared `ca.srl` file, and two certificates signed at once (the start signs the serving and
+ * the admin certificate in parallel; tests add users concurrently) made openssl fail with "unable to load number
+ * from ca.srl" about one start in 17. Random serials are also what RFC 5280 asks of CAs (unpredictable, unique).
  */
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -27,6 +32,13 @@ async function openssl(args: string[]): Promise<void> {
     }
 }
 
+/** A random positive serial number of 16 bytes (top bit clear, so it needs no sign byte), as openssl hex. */
+export function randomSerial(): string {
+    const bytes = randomBytes(16);
+    bytes[0] = (bytes[0] ?? 0) & 0x7f;
+    return `0x${bytes.toString('hex')}`;
+}
+
 /** Creates `ca.crt`/`ca.key` in dir. */
 export async function createCA(dir: string): Promise<CertPaths> {
     const cert = join(dir, 'ca.crt');
@@ -34,6 +46,7 @@ export async function createCA(dir: string): Promise<CertPaths> {
     await openssl([
         'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
         '-keyout', key, '-out', cert, '-days', '3650', '-subj', '/CN=isolation-operator-test-ca',
+        '-set_serial', randomSerial(),
         '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
     ]); // prettier-ignore
     return { cert, key };
@@ -60,7 +73,7 @@ export async function issueCert(
         '-keyout', key, '-out', csr, '-subj', subject,
     ]); // prettier-ignore
     await openssl([
-        'x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial',
+        'x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-set_serial', randomSerial(),
         '-out', cert, '-days', '365', '-extfile', ext,
     ]); // prettier-ignore
     return { cert, key };

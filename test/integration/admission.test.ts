@@ -113,6 +113,8 @@ function profile(name: string, roleRef: { kind: string; name: string }): unknown
         kind: 'IsolationProfile',
         metadata: { name },
         spec: {
+            // A tenant profile: its authors hold `claim` on tenants/admission (the tenancy policy).
+            tenant: 'admission',
             namespaces: { names: [`${name}-ns`] },
             access: [{ name: 'developers', roleRef, subjects: [{ kind: 'Group', name: 'developers' }] }],
         },
@@ -171,14 +173,32 @@ describe('admission policies (config/admission)', function () {
                                 resourceNames: ['edit'],
                             },
                         ]),
+                        clusterRole(`${writer}-claim`, [
+                            {
+                                apiGroups: ['isolation.dev'],
+                                resources: ['tenants'],
+                                verbs: ['claim'],
+                                resourceNames: ['admission'],
+                            },
+                        ]),
+                        clusterRoleBinding(`${writer}-claim-a`, `${writer}-claim`, binderName),
+                        clusterRoleBinding(`${writer}-claim-b`, `${writer}-claim`, nonBinderName),
                         clusterRoleBinding(`${writer}-a`, writer, binderName),
                         clusterRoleBinding(`${writer}-b`, writer, nonBinderName),
                         clusterRoleBinding(bindEdit, bindEdit, binderName),
                     ],
                 },
             });
-            cleanup.push(['delete', 'clusterrole', writer, bindEdit]);
-            cleanup.push(['delete', 'clusterrolebinding', `${writer}-a`, `${writer}-b`, bindEdit]);
+            cleanup.push(['delete', 'clusterrole', writer, bindEdit, `${writer}-claim`]);
+            cleanup.push([
+                'delete',
+                'clusterrolebinding',
+                `${writer}-a`,
+                `${writer}-b`,
+                bindEdit,
+                `${writer}-claim-a`,
+                `${writer}-claim-b`,
+            ]);
             await waitForDenial(policy, ['create', '-f', '-'], {
                 as: nonBinder,
                 input: profile(env.uniqueName('probe'), { kind: 'ClusterRole', name: 'edit' }),
@@ -248,6 +268,11 @@ describe('admission policies (config/admission)', function () {
         before(async () => {
             const env = testEnv();
             namespace = await env.createNamespace('admission-managed');
+            // The operator writes generated objects only where it governs (isolation-operator-bounds): it labels
+            // the namespace for the profile first, as it does when reconciling.
+            await mustSucceed(['label', 'namespace', namespace, 'isolation.dev/profile=payments'], {
+                as: operator,
+            });
             const tenantName = env.uniqueName('tenant');
             tenant = await env.addUser(tenantName, []);
             // The tenant is admin of its namespace: RBAC lets it write NetworkPolicies and RoleBindings there.

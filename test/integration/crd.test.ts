@@ -290,6 +290,50 @@ const badCases: BadCase[] = [
         expect: ['spec.network.ingress[0].from[0].pods', 'only valid together with namespaces'],
     },
     {
+        name: 'a CIDR with host bits set',
+        spec: egressPeer({ cidr: '10.0.0.1/8' }),
+        expect: ['spec.network.egress[0].to[0].cidr', 'no host bits set'],
+    },
+    {
+        name: 'an except CIDR with host bits set',
+        spec: egressPeer({ cidr: '10.0.0.0/8', except: ['10.0.1.1/24'] }),
+        expect: ['spec.network.egress[0].to[0].except[0]', 'no host bits set'],
+    },
+    {
+        name: 'tenant on a peer that is not a profile peer',
+        spec: ingressPeer({ cidr: '10.0.0.0/8', tenant: 'shop' }),
+        expect: ['spec.network.ingress[0].from[0].tenant', 'only valid together with profile'],
+    },
+    {
+        name: 'a tenant name that is not a DNS-1123 label',
+        spec: { ...base(), tenant: 'Shop_Team' },
+        expect: ['spec.tenant', 'should match'],
+    },
+    {
+        name: 'a cluster-wide profile selecting by a label anyone may set',
+        spec: { namespaces: { selector: { matchLabels: { team: 'payments' } } } },
+        expect: ['spec.namespaces.selector', 'may select namespaces only by isolation.dev/ labels'],
+    },
+    {
+        name: 'a cluster-wide profile selecting by an expression on a label anyone may set',
+        spec: { namespaces: { selector: { matchExpressions: [{ key: 'env', operator: 'Exists' }] } } },
+        expect: ['spec.namespaces.selector', 'may select namespaces only by isolation.dev/ labels'],
+    },
+    {
+        name: 'a serviceAccounts selector on a label outside isolation.dev/',
+        spec: {
+            ...base(),
+            serviceAccounts: [
+                {
+                    name: 'sa',
+                    selector: { matchLabels: { role: 'reader' } },
+                    roleRef: { kind: 'ClusterRole', name: 'view' },
+                },
+            ],
+        },
+        expect: ['spec.serviceAccounts[0].selector', 'selector keys must be isolation.dev/ labels'],
+    },
+    {
         name: 'except without cidr',
         spec: ingressPeer({ profile: 'web', except: ['10.0.0.0/24'] }),
         expect: ['spec.network.ingress[0].from[0].except', 'only valid together with cidr'],
@@ -468,7 +512,17 @@ const edgeCases: { name: string; spec: unknown }[] = [
     { name: 'a selector-only selection with {} (every namespace)', spec: { namespaces: { selector: {} } } },
     {
         name: 'names and selector together',
-        spec: { namespaces: { names: ['a'], selector: { matchLabels: { team: 'x' } } } },
+        spec: { namespaces: { names: ['a'], selector: { matchLabels: { 'isolation.dev/team': 'x' } } } },
+    },
+    {
+        name: 'a tenant profile selecting by any label (selection stays inside the tenant)',
+        spec: { tenant: 'shop', namespaces: { selector: { matchLabels: { team: 'x' } } } },
+    },
+    { name: 'a profile peer of another tenant', spec: ingressPeer({ profile: 'web', tenant: 'shop' }) },
+    { name: 'a profile peer of no tenant (empty)', spec: ingressPeer({ profile: 'web', tenant: '' }) },
+    {
+        name: 'an IPv6 network address',
+        spec: egressPeer({ cidr: 'fd00:10::/32', except: ['fd00:10:1::/48'] }),
     },
     { name: 'endPort equal to port', spec: ingressPort({ port: 8080, endPort: 8080 }) },
     { name: 'the extreme ports 1 and 65535', spec: ingressPort({ port: 1, endPort: 65535 }) },
@@ -505,6 +559,7 @@ const edgeCases: { name: string; spec: unknown }[] = [
     {
         name: 'NotIn and DoesNotExist expressions',
         spec: {
+            tenant: 'shop',
             namespaces: {
                 selector: {
                     matchExpressions: [

@@ -61,6 +61,11 @@ export interface OperatorOptions {
     name?: string;
     /** Extra node flags, e.g. --cpu-prof. */
     nodeArgs?: string[];
+    /**
+     * Serve metrics as in a cluster: HTTPS (self-signed) with TokenReview/SubjectAccessReview (default false: plain
+     * HTTP, so tests read counters without a token; `metricsUrl` says which).
+     */
+    secureMetrics?: boolean;
 }
 
 export async function startOperatorProcess(cp: ControlPlane, o: OperatorOptions): Promise<OperatorProcess> {
@@ -78,6 +83,7 @@ export async function startOperatorProcess(cp: ControlPlane, o: OperatorOptions)
             `--metrics-bind-address=127.0.0.1:${metricsPort}`,
             `--health-probe-bind-address=127.0.0.1:${healthPort}`,
             '--log-level=debug',
+            `--metrics-secure=${o.secureMetrics === true}`,
             ...(o.args ?? []),
         ],
         { cwd: REPO, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -91,7 +97,7 @@ export async function startOperatorProcess(cp: ControlPlane, o: OperatorOptions)
     );
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const healthUrl = `http://127.0.0.1:${healthPort}`;
-    const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    const metricsUrl = `${o.secureMetrics ? 'https' : 'http'}://127.0.0.1:${metricsPort}/metrics`;
     const proc: OperatorProcess = {
         pid,
         metricsUrl,
@@ -107,6 +113,8 @@ export async function startOperatorProcess(cp: ControlPlane, o: OperatorOptions)
             await exited;
         },
         async metrics() {
+            if (o.secureMetrics)
+                throw new Error('metrics(): served over HTTPS with authorization; fetch it yourself');
             const res = await fetch(metricsUrl);
             return res.text();
         },

@@ -26,7 +26,10 @@ describe('plan command (offline rendering for GitOps review)', () => {
         const profiles = readProfiles([join(REPO, 'config', 'samples', 'shop-web.yaml')]);
         const out = renderPlan(
             profiles,
-            { namespaces: [{ name: 'shop-web', labels: {} }], serviceAccounts: new Map() },
+            {
+                namespaces: [{ name: 'shop-web', labels: { 'isolation.dev/tenant': 'shop' } }],
+                serviceAccounts: new Map(),
+            },
             settings,
         );
         assert.match(out, /# namespace shop-web: governed by shop-web/);
@@ -79,7 +82,7 @@ spec:
             profiles,
             {
                 namespaces: [
-                    { name: 'shop-web', labels: {} },
+                    { name: 'shop-web', labels: { 'isolation.dev/tenant': 'shop' } },
                     { name: 'old', labels: { 'isolation.dev/profile': 'gone' } },
                 ],
                 serviceAccounts: new Map(),
@@ -97,7 +100,12 @@ spec:
         const labelled = renderPlan(
             profiles,
             {
-                namespaces: [{ name: 'shop-web', labels: { 'isolation.dev/profile': 'shop-web' } }],
+                namespaces: [
+                    {
+                        name: 'shop-web',
+                        labels: { 'isolation.dev/profile': 'shop-web', 'isolation.dev/tenant': 'shop' },
+                    },
+                ],
                 serviceAccounts: new Map(),
             },
             settings,
@@ -119,7 +127,7 @@ spec:
             nsFile,
             `apiVersion: v1
 kind: Namespace
-metadata: {name: payments-prod, labels: {isolation.dev/team: payments}}
+metadata: {name: payments-prod, labels: {isolation.dev/team: payments, isolation.dev/tenant: payments}}
 ---
 apiVersion: v1
 kind: ServiceAccount

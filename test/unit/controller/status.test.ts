@@ -135,6 +135,29 @@ describe('computeStatus (kstatus)', () => {
         assert.deepEqual(r.status.plan, plan);
         assert.equal(r.status.namespaces?.enforced, 0);
         assert.equal(cond(r.status, 'Ready')?.reason, 'DryRun');
+        assert.equal(cond(r.status, 'Ready')?.status, 'False');
+    });
+
+    it('is never Ready while nothing is enforced: suspended, or every namespace lost or none selected', () => {
+        const suspended = computeStatus(
+            input(profile({ suspend: true }), [outcome('a', { state: 'Suspended' })]),
+        );
+        if (suspended.kind !== 'ready') throw new Error('expected ready');
+        assert.equal(cond(suspended.status, 'Ready')?.status, 'False');
+        assert.equal(cond(suspended.status, 'Ready')?.reason, 'Suspended');
+
+        const lost = computeStatus(
+            input(profile(), [], { conflicts: [{ namespace: 'a', governedBy: 'other' }] }),
+        );
+        if (lost.kind !== 'ready') throw new Error('expected ready');
+        assert.equal(cond(lost.status, 'Ready')?.status, 'False');
+        assert.equal(cond(lost.status, 'Ready')?.reason, 'NothingGoverned');
+        assert.match(cond(lost.status, 'Ready')?.message ?? '', /governed by another profile/);
+
+        const none = computeStatus(input(profile(), []));
+        if (none.kind !== 'ready') throw new Error('expected ready');
+        assert.equal(cond(none.status, 'Ready')?.reason, 'NothingGoverned');
+        assert.equal(cond(none.status, 'Stalled')?.status, 'False');
     });
 
     it('keeps lastTransitionTime while a condition keeps its status, and equality ignores it', () => {

@@ -24,6 +24,7 @@ const EXPECTED_NAMES = [
     'isolation_operator_conflicts',
     'isolation_operator_profiles',
     'isolation_operator_informer_up',
+    'isolation_operator_informer_relists_total',
     'isolation_operator_apply_total',
     'isolation_operator_writes_total',
 ];
@@ -110,6 +111,8 @@ describe('metrics', () => {
         assert.ok(text.includes('isolation_operator_writes_total{verb="apply",kind="NetworkPolicy"} 0'));
         // Informer gauges are set by the runtime only: a pre-set 0 would read as "down" for unused resources.
         assert.equal(sampleLines(text, 'isolation_operator_informer_up').length, 0);
+        // Relists: the manager pre-initialises them per watched resource (expired, restart).
+        assert.equal(sampleLines(text, 'isolation_operator_informer_relists_total').length, 0);
     });
 
     it('uses the 5 ms .. 60 s buckets for reconcile time', async () => {
@@ -137,6 +140,7 @@ describe('metrics', () => {
             'verb',
             'condition',
             'resource',
+            'reason',
             'le',
         ]);
         for (const metric of metrics.registry.getMetricsAsArray()) {

@@ -5,6 +5,7 @@ import {
     DEFAULT_PLAN_SETTINGS,
     isDeleting,
     neverGovernSet,
+    priorityOf,
     resolveNamespace,
 } from '../../../src/plan/index.ts';
 import { profile } from './fixtures.ts';
@@ -21,6 +22,53 @@ function permutations<T>(items: T[]): T[][] {
 }
 
 describe('plan/conflicts', () => {
+    it('lets an enforcing profile win over a DryRun or suspended one whatever their priorities', () => {
+        const enforcing = profile('enforcing', { namespaces: shared, priority: -5 });
+        const dry = profile('dry', { namespaces: shared, priority: 100, mode: 'DryRun' });
+        const paused = profile('paused', { namespaces: shared, priority: 100, suspend: true });
+        for (const order of permutations([enforcing, dry, paused])) {
+            assert.equal(
+                resolveNamespace({ name: 'shared' }, order, never).winner?.metadata.name,
+                'enforcing',
+            );
+        }
+        // Among non-enforcing profiles, priority still decides.
+        const r = resolveNamespace(
+            { name: 'shared' },
+            [dry, profile('low', { namespaces: shared, suspend: true })],
+            never,
+        );
+        assert.equal(r.winner?.metadata.name, 'dry');
+    });
+
+    it('clamps a tenant profile priority into the tenant range so only the platform outranks every tenant', () => {
+        const tenantNs = { name: 'shared', labels: { 'isolation.dev/tenant': 't' } };
+        const tenant = profile(
+            'tenant',
+            { tenant: 't', namespaces: shared, priority: 1_000_000 },
+            { creationTimestamp: '2020-01-01T00:00:00Z' },
+        );
+        const platform = profile(
+            'platform',
+            { namespaces: shared, priority: 1000 },
+            { creationTimestamp: '2025-01-01T00:00:00Z' },
+        );
+        assert.equal(priorityOf(tenant), 999);
+        assert.equal(resolveNamespace(tenantNs, [tenant, platform], never).winner?.metadata.name, 'platform');
+    });
+
+    it('never lets a tenant profile select a namespace of another tenant, or one without a tenant', () => {
+        const p = profile('shop', { tenant: 'shop', namespaces: { names: ['a', 'b', 'c'] } });
+        const a = { name: 'a', labels: { 'isolation.dev/tenant': 'shop' } };
+        const b = { name: 'b', labels: { 'isolation.dev/tenant': 'payments' } };
+        const c = { name: 'c' };
+        assert.equal(resolveNamespace(a, [p], never).winner?.metadata.name, 'shop');
+        assert.equal(resolveNamespace(b, [p], never).winner, null);
+        assert.equal(resolveNamespace(c, [p], never).winner, null);
+        const all = profile('all', { tenant: 'shop', namespaces: { selector: {} } });
+        assert.deepEqual(computeGovernance([all], [a, b, c], never).byProfile.get('all')?.governed, ['a']);
+    });
+
     it('prefers the highest priority', () => {
         const low = profile(
             'a-low',

@@ -34,6 +34,22 @@ const tracked = profile('payments', fullSpec, {
 const objects = plan({ namespace: { name: NS }, profile: tracked, serviceAccounts: [{ name: 'reader' }] });
 
 describe('plan/desired', () => {
+    it('plans nothing for a namespace outside the profile tenant, and tenant-scoped peers inside it', () => {
+        const tenantProfile = profile('payments', { ...fullSpec, tenant: 'payments' });
+        const outside = plan({ namespace: { name: NS }, profile: tenantProfile, serviceAccounts: [] });
+        assert.deepEqual(outside, []);
+        const inside = plan({
+            namespace: { name: NS, labels: { 'isolation.dev/tenant': 'payments' } },
+            profile: tenantProfile,
+            serviceAccounts: [],
+        });
+        const ingress = inside.find((o) => o.metadata.name === 'isolation-ingress-from-web');
+        assert.ok(ingress && ingress.kind === 'NetworkPolicy');
+        assert.deepEqual(ingress.spec.ingress?.[0]?.from?.[0]?.namespaceSelector, {
+            matchLabels: { 'isolation.dev/profile': 'web', 'isolation.dev/tenant': 'payments' },
+        });
+    });
+
     it('plans every object of DESIGN §2, NetworkPolicies first, each kind sorted by name', () => {
         assert.deepEqual(
             objects.map((o) => `${o.kind}/${o.metadata.name}`),

@@ -75,7 +75,18 @@ describe('plan/networkpolicies', () => {
             assert.deepEqual(policy({}, 'isolation-default-deny').spec, {
                 podSelector: {},
                 policyTypes: ['Ingress', 'Egress'],
+                ingress: [],
+                egress: [],
             });
+        });
+
+        it('states the denied rule lists as explicitly empty, and only those', () => {
+            const ingressOnly = policy(
+                net({ defaultDeny: { ingress: true, egress: false } }),
+                'isolation-default-deny',
+            );
+            assert.deepEqual(ingressOnly.spec.ingress, []);
+            assert.equal(ingressOnly.spec.egress, undefined);
         });
 
         it('follows the defaultDeny directions', () => {
@@ -180,7 +191,14 @@ describe('plan/networkpolicies', () => {
                 ingress: [
                     {
                         from: [
-                            { namespaceSelector: { matchLabels: { 'isolation.dev/profile': 'web' } } },
+                            {
+                                namespaceSelector: {
+                                    matchLabels: { 'isolation.dev/profile': 'web' },
+                                    matchExpressions: [
+                                        { key: 'isolation.dev/tenant', operator: 'DoesNotExist' },
+                                    ],
+                                },
+                            },
                             {
                                 namespaceSelector: {
                                     matchExpressions: [
@@ -233,7 +251,16 @@ describe('plan/networkpolicies', () => {
                 'isolation-ingress-r',
             );
             assert.deepEqual(p.spec.ingress, [
-                { from: [{ namespaceSelector: { matchLabels: { 'isolation.dev/profile': 'x' } } }] },
+                {
+                    from: [
+                        {
+                            namespaceSelector: {
+                                matchLabels: { 'isolation.dev/profile': 'x' },
+                                matchExpressions: [{ key: 'isolation.dev/tenant', operator: 'DoesNotExist' }],
+                            },
+                        },
+                    ],
+                },
                 { from: [{ podSelector: {} }] },
             ]);
             assert.deepEqual(p.spec.policyTypes, ['Ingress']);
@@ -322,11 +349,43 @@ describe('plan/networkpolicies', () => {
                 toNetworkPolicyPeers({ profile: 'web', pods: { matchLabels: { app: 'fe' } } }, NS),
                 [
                     {
-                        namespaceSelector: { matchLabels: { 'isolation.dev/profile': 'web' } },
+                        namespaceSelector: {
+                            matchLabels: { 'isolation.dev/profile': 'web' },
+                            matchExpressions: [{ key: 'isolation.dev/tenant', operator: 'DoesNotExist' }],
+                        },
                         podSelector: { matchLabels: { app: 'fe' } },
                     },
                 ],
             );
+        });
+
+        it('scopes a profile peer to the referencing profile tenant by default, or to the tenant it names', () => {
+            const own = toNetworkPolicyPeers({ profile: 'web' }, NS, 'shop');
+            assert.deepEqual(own, [
+                {
+                    namespaceSelector: {
+                        matchLabels: { 'isolation.dev/profile': 'web', 'isolation.dev/tenant': 'shop' },
+                    },
+                },
+            ]);
+            const other = toNetworkPolicyPeers({ profile: 'api', tenant: 'payments' }, NS, 'shop');
+            assert.deepEqual(other, [
+                {
+                    namespaceSelector: {
+                        matchLabels: { 'isolation.dev/profile': 'api', 'isolation.dev/tenant': 'payments' },
+                    },
+                },
+            ]);
+            // An empty tenant means namespaces of no tenant, even from a tenant profile.
+            const none = toNetworkPolicyPeers({ profile: 'baseline', tenant: '' }, NS, 'shop');
+            assert.deepEqual(none, [
+                {
+                    namespaceSelector: {
+                        matchLabels: { 'isolation.dev/profile': 'baseline' },
+                        matchExpressions: [{ key: 'isolation.dev/tenant', operator: 'DoesNotExist' }],
+                    },
+                },
+            ]);
         });
 
         it('maps a ServiceAccount to its namespace AND the service-account pod label, defaulting the namespace', () => {

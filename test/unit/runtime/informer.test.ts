@@ -36,6 +36,7 @@ class FakeInformer implements CachedInformer<Obj> {
     readonly cbs: Record<string, Cb[]> = { add: [], update: [], delete: [], error: [], connect: [] };
     started = 0;
     stopped = false;
+    rv = '';
     readonly args: InformerFactoryArgs<Obj>;
     readonly listFn: ListPromise<Obj>;
     constructor(args: InformerFactoryArgs<Obj>) {
@@ -48,6 +49,19 @@ class FakeInformer implements CachedInformer<Obj> {
     off(): void {}
     async start(): Promise<void> {
         this.started++;
+        const resume = this.args.resume;
+        if (resume) {
+            for (const o of resume.items) this.cache.set(key(o), o);
+            this.rv = resume.resourceVersion;
+            await Promise.resolve();
+            this.args.onWatching?.();
+            return;
+        }
+        await this.relist();
+    }
+    /** LIST (first, or after 410), replacing the cache and emitting adds, updates and deletes as ListWatch does. */
+    async relist(): Promise<void> {
+        this.rv = '';
         let list: KubernetesListObject<Obj>;
         try {
             list = await this.listFn();
@@ -55,8 +69,27 @@ class FakeInformer implements CachedInformer<Obj> {
             this.fire('error', err);
             return;
         }
-        for (const o of list.items) this.cache.set(key(o), o);
-        for (const o of list.items) this.fire('add', o);
+        const fresh = new Set(list.items.map(key));
+        for (const o of [...this.cache.values()]) {
+            if (!fresh.has(key(o))) {
+                this.cache.delete(key(o));
+                this.fire('delete', o);
+            }
+        }
+        for (const o of list.items) {
+            const before = this.cache.get(key(o));
+            this.cache.set(key(o), o);
+            if (!before) this.fire('add', o);
+            else if (before.metadata?.resourceVersion !== o.metadata?.resourceVersion) this.fire('update', o);
+        }
+        this.rv = list.metadata?.resourceVersion ?? '';
+    }
+    latestResourceVersion(): string {
+        return this.rv;
+    }
+    /** A BOOKMARK: only the position moves. */
+    bookmark(rv: string): void {
+        this.rv = rv;
     }
     stop(): Promise<void> {
         if (!this.stopped) {
@@ -80,6 +113,7 @@ class FakeInformer implements CachedInformer<Obj> {
     watch(type: 'add' | 'update' | 'delete', o: Obj): void {
         if (type === 'delete') this.cache.delete(key(o));
         else this.cache.set(key(o), o);
+        this.rv = o.metadata?.resourceVersion ?? this.rv;
         this.fire(type, o);
     }
 }
@@ -93,7 +127,9 @@ function setup(over: Partial<SupervisedInformerOptions<Obj>> = {}) {
     const instances: FakeInformer[] = [];
     const listCalls: SelectorOptions[] = [];
     let server: Obj[] = [];
+    let serverRV: string | undefined;
     let failList: Error | undefined;
+    const relists: string[] = [];
     const events: string[] = [];
     const down: { err: unknown; delay: number }[] = [];
     let ups = 0;
@@ -103,7 +139,11 @@ function setup(over: Partial<SupervisedInformerOptions<Obj>> = {}) {
         random: () => 0.5,
         list: (opts) => {
             listCalls.push(opts);
-            return failList ? Promise.reject(failList) : Promise.resolve({ items: [...server] });
+            if (failList) return Promise.reject(failList);
+            return Promise.resolve({
+                items: [...server],
+                ...(serverRV ? { metadata: { resourceVersion: serverRV } } : {}),
+            });
         },
         factory: (args) => {
             const f = new FakeInformer(args);
@@ -115,7 +155,11 @@ function setup(over: Partial<SupervisedInformerOptions<Obj>> = {}) {
             onUpdate: (o) => events.push(`update ${o.metadata?.name}`),
             onDelete: (o) => events.push(`delete ${o.metadata?.name}`),
         },
-        hooks: { onUp: () => ups++, onDown: (err, delay) => down.push({ err, delay }) },
+        hooks: {
+            onUp: () => ups++,
+            onDown: (err, delay) => down.push({ err, delay }),
+            onRelist: (reason) => relists.push(reason),
+        },
         ...over,
     });
     return {
@@ -126,7 +170,11 @@ function setup(over: Partial<SupervisedInformerOptions<Obj>> = {}) {
         events,
         down,
         ups: () => ups,
-        setServer: (objs: Obj[]) => (server = objs),
+        relists,
+        setServer: (objs: Obj[], rv?: string) => {
+            server = objs;
+            serverRV = rv;
+        },
         setFailList: (e: Error | undefined) => (failList = e),
     };
 }
@@ -228,7 +276,7 @@ describe('runtime/informer supervisor', () => {
         await t.inf.stop();
     });
 
-    it('after a watch error, re-lists and emits only the difference: missed deletes, updates and adds', async () => {
+    it('after a watch error with no position to resume from, re-lists and emits only the difference', async () => {
         const t = setup();
         t.setServer([obj('keep', '1'), obj('change', '1'), obj('gone', '1')]);
         t.inf.start();
@@ -322,5 +370,141 @@ describe('runtime/informer supervisor', () => {
         await t.inf.waitForSync();
         assert.equal(errors.length, 2);
         assert.equal(t.inf.list().length, 2);
+    });
+
+    describe('watch position', () => {
+        it('after a watch error, resumes from the last resourceVersion seen (event or bookmark) without a LIST', async () => {
+            const t = setup();
+            t.setServer([obj('a', '10'), obj('b', '10')], '10');
+            t.inf.start();
+            await t.inf.waitForSync();
+            const first = t.instances[0] as FakeInformer;
+            first.watch('update', obj('a', '11'));
+            first.bookmark('15');
+            assert.equal(t.inf.latestResourceVersion(), '15');
+            t.events.length = 0;
+            first.fire('error', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+            assert.equal(t.inf.up(), false);
+            await t.clock.advanceAsync(t.down[0]?.delay ?? 0);
+            await flush();
+            const second = t.instances[1] as FakeInformer;
+            assert.equal(second.args.resume?.resourceVersion, '15');
+            assert.deepEqual(
+                second.args.resume?.items
+                    .map((o) => `${o.metadata?.name}@${o.metadata?.resourceVersion}`)
+                    .sort(),
+                ['a@11', 'b@10'],
+            );
+            assert.equal(t.listCalls.length, 1, 'no second LIST');
+            assert.deepEqual(t.relists, []);
+            assert.equal(t.inf.up(), true, 'up once the resumed watch is accepted');
+            assert.equal(t.ups(), 2);
+            assert.deepEqual(t.events, [], 'nothing re-emitted: the cache is carried over');
+            assert.equal(t.inf.get('a')?.metadata?.resourceVersion, '11');
+            // The resumed instance's events reach the handlers at once.
+            second.watch('delete', obj('b', '16'));
+            assert.deepEqual(t.events, ['delete b']);
+            assert.equal(t.inf.list().length, 1);
+        });
+
+        it('keeps the position across restarts that fail again (API server still down)', async () => {
+            const t = setup();
+            t.setServer([obj('a', '10')], '10');
+            t.inf.start();
+            await t.inf.waitForSync();
+            (t.instances[0] as FakeInformer).bookmark('20');
+            (t.instances[0] as FakeInformer).fire('error', new Error('ECONNREFUSED'));
+            await t.clock.advanceAsync(t.down[0]?.delay ?? 0);
+            await flush();
+            (t.instances[1] as FakeInformer).fire('error', new Error('ECONNREFUSED'));
+            await t.clock.advanceAsync(t.down[1]?.delay ?? 0);
+            await flush();
+            assert.equal((t.instances[2] as FakeInformer).args.resume?.resourceVersion, '20');
+            assert.equal(t.listCalls.length, 1);
+        });
+
+        it('a 410 Gone relists once and counts it as expired; the difference reaches the handlers', async () => {
+            const t = setup();
+            t.setServer([obj('a', '10'), obj('gone', '10')], '10');
+            t.inf.start();
+            await t.inf.waitForSync();
+            t.events.length = 0;
+            t.setServer([obj('a', '30'), obj('new', '30')], '30');
+            await (t.instances[0] as FakeInformer).relist();
+            await flush();
+            assert.deepEqual(t.relists, ['expired']);
+            assert.equal(t.listCalls.length, 2);
+            assert.deepEqual(t.events.sort(), ['add new', 'delete gone', 'update a']);
+            assert.equal(t.inf.latestResourceVersion(), '30');
+            assert.equal(t.instances.length, 1, 'no restart');
+        });
+
+        it('a resumed instance whose position is gone relists (expired), once', async () => {
+            const t = setup();
+            t.setServer([obj('a', '10')], '10');
+            t.inf.start();
+            await t.inf.waitForSync();
+            (t.instances[0] as FakeInformer).fire('error', new Error('ECONNRESET'));
+            await t.clock.advanceAsync(t.down[0]?.delay ?? 0);
+            await flush();
+            t.setServer([obj('a', '40')], '40');
+            await (t.instances[1] as FakeInformer).relist();
+            await flush();
+            assert.deepEqual(t.relists, ['expired']);
+            assert.equal(t.inf.get('a')?.metadata?.resourceVersion, '40');
+        });
+
+        it('relists when the API server refused a resumed watch with an HTTP error (suspect position)', async () => {
+            let calls = 0;
+            const t = setup({
+                factory: (args) => {
+                    calls++;
+                    const f = new FakeInformer(args);
+                    // The resumed instance's watch is refused before it is accepted (e.g. 504 too large RV).
+                    if (calls === 2)
+                        f.start = () => {
+                            f.fire('error', Object.assign(new Error('Gateway Timeout'), { statusCode: 504 }));
+                            return Promise.resolve();
+                        };
+                    t.instances.push(f);
+                    return f;
+                },
+            });
+            t.setServer([obj('a', '10')], '10');
+            t.inf.start();
+            await t.inf.waitForSync();
+            (t.instances[0] as FakeInformer).fire('error', new Error('ECONNRESET'));
+            await t.clock.advanceAsync(t.down[0]?.delay ?? 0);
+            await flush();
+            assert.equal((t.instances[1] as FakeInformer).args.resume?.resourceVersion, '10');
+            await t.clock.advanceAsync(t.down[1]?.delay ?? 0);
+            await flush();
+            assert.equal((t.instances[2] as FakeInformer).args.resume, undefined, 'lists instead');
+            assert.deepEqual(t.relists, ['restart']);
+        });
+
+        it('a restart with no position to resume from relists and counts it as restart', async () => {
+            const t = setup();
+            t.setServer([obj('a', '1')]); // a list without a resourceVersion gives no position
+            t.inf.start();
+            await t.inf.waitForSync();
+            assert.deepEqual(t.relists, [], 'the first LIST is not a relist');
+            (t.instances[0] as FakeInformer).fire('error', new Error('boom'));
+            await t.clock.advanceAsync(t.down[0]?.delay ?? 0);
+            await flush();
+            assert.equal((t.instances[1] as FakeInformer).args.resume, undefined);
+            assert.deepEqual(t.relists, ['restart']);
+        });
+
+        it('failed first LISTs are not counted as relists', async () => {
+            const t = setup();
+            t.setFailList(new Error('down'));
+            t.inf.start();
+            await flush();
+            t.setFailList(undefined);
+            await t.clock.advanceAsync(t.down[0]?.delay ?? 0);
+            await t.inf.waitForSync();
+            assert.deepEqual(t.relists, []);
+        });
     });
 });
