@@ -48,6 +48,7 @@ async function explain(cp: ControlPlane, args: string[]): Promise<{ code: number
 interface ProfileList {
     items: {
         metadata: { name: string; generation?: number };
+        spec?: { mode?: string };
         status?: {
             observedGeneration?: number;
             conditions?: { type: string; status: string; message: string }[];
@@ -59,10 +60,12 @@ async function waitReady(cp: ControlPlane, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
         const list = JSON.parse(await must(cp, ['get', 'isolationprofiles', '-o', 'json'])) as ProfileList;
+        // A DryRun profile enforces nothing, so it never turns Ready; reconciled at its generation is enough.
         const pending = list.items.filter(
             (p) =>
                 p.status?.observedGeneration !== p.metadata.generation ||
-                !p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+                (p.spec?.mode !== 'DryRun' &&
+                    !p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')),
         );
         if (list.items.length > 0 && pending.length === 0) return;
         if (Date.now() > deadline) {
