@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 /**
  * CLI entry: `run` (the operator), `plan` (render the objects a profile would generate, offline, as YAML for
- * review in a GitOps pull request) and `version`. This module only parses flags and wires; the work lives in
- * src/controller (run) and src/plan (plan). Flags can also come from ISOLATION_* environment variables.
+ * review in a GitOps pull request), `explain` (who can reach what and who can act where, read-only) and `version`.
+ * This module only parses flags and wires; the work lives in src/controller (run), src/plan (plan) and src/explain.
+ * Flags can also come from ISOLATION_* environment variables.
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
 
-import { DEFAULT_SETTINGS, parseBool, parseDuration, parseLabels, parseList } from './controller/settings.ts';
+import { DEFAULT_SETTINGS, parseBool, parseDuration, parseList } from './controller/settings.ts';
 import type { OperatorSettings } from './controller/settings.ts';
 import { runPlanCommand } from './controller/plan-command.ts';
+import { planSettingsFromFlags, planSettingsOptions } from './cli/plan-flags.ts';
+import { explainCommand } from './explain/cli.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
     version: string;
@@ -81,6 +84,17 @@ program
             'labels of the cluster DNS pods',
             'ISOLATION_DNS_POD_LABELS',
             'k8s-app=kube-dns',
+        ),
+    )
+    .addOption(
+        opt('--dns-ports <port,...>', 'DNS ports, each allowed on UDP and TCP', 'ISOLATION_DNS_PORTS', '53'),
+    )
+    .addOption(
+        opt(
+            '--node-local-dns <address,...>',
+            'node-local DNS cache addresses allowed as ipBlocks (e.g. 169.254.20.10)',
+            'ISOLATION_NODE_LOCAL_DNS',
+            '',
         ),
     )
     .addOption(
@@ -196,12 +210,14 @@ program
             concurrency,
             resyncPeriodMs: parseDuration(s('resyncPeriod')),
             statusDelayMs: parseDuration(s('statusDelay')),
-            plan: {
+            plan: planSettingsFromFlags({
                 dnsNamespace: s('dnsNamespace'),
-                dnsPodLabels: parseLabels(s('dnsPodLabels')),
-                neverGovern: parseList(s('neverGovern')),
+                dnsPodLabels: s('dnsPodLabels'),
+                neverGovern: s('neverGovern'),
                 operatorNamespace,
-            },
+                dnsPorts: s('dnsPorts'),
+                nodeLocalDns: s('nodeLocalDns'),
+            }),
             bindableRoles: parseList(s('bindableRoles')),
             leaderElect: o.leaderElect === true || o.leaderElect === 'true',
             leaseName: DEFAULT_SETTINGS.leaseName,
@@ -226,35 +242,26 @@ program
         setTimeout(() => process.exit(code), 200).unref();
     });
 
-program
+const planCommand = program
     .command('plan')
     .description('print, as YAML, the objects the operator would generate for the given profiles (no writes)')
     .requiredOption('-f, --filename <file...>', 'YAML file(s) with IsolationProfiles ("-" for stdin)')
     .option('--namespaces <file>', 'YAML file with Namespace (and ServiceAccount) objects to plan against')
-    .option('--cluster', 'read namespaces and ServiceAccounts from the current kubeconfig (read-only)')
-    .option('--dns-namespace <name>', 'namespace of the cluster DNS pods', DEFAULT_SETTINGS.plan.dnsNamespace)
-    .option('--dns-pod-labels <k=v,...>', 'labels of the cluster DNS pods', 'k8s-app=kube-dns')
-    .action(
-        async (o: {
-            filename: string[];
-            namespaces?: string;
-            cluster?: boolean;
-            dnsNamespace: string;
-            dnsPodLabels: string;
-        }) => {
-            const out = await runPlanCommand({
-                files: o.filename,
-                namespacesFile: o.namespaces,
-                cluster: o.cluster === true,
-                settings: {
-                    ...DEFAULT_SETTINGS.plan,
-                    dnsNamespace: o.dnsNamespace,
-                    dnsPodLabels: parseLabels(o.dnsPodLabels),
-                },
-            });
-            process.stdout.write(out);
-        },
-    );
+    .option('--cluster', 'read namespaces and ServiceAccounts from the current kubeconfig (read-only)');
+for (const o of planSettingsOptions()) planCommand.addOption(o);
+planCommand.action(
+    async (o: { filename: string[]; namespaces?: string; cluster?: boolean } & Record<string, unknown>) => {
+        const out = await runPlanCommand({
+            files: o.filename,
+            namespacesFile: o.namespaces,
+            cluster: o.cluster === true,
+            settings: planSettingsFromFlags(o as Record<string, string>),
+        });
+        process.stdout.write(out);
+    },
+);
+
+program.addCommand(explainCommand());
 
 try {
     await program.parseAsync(process.argv);

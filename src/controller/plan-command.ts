@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments, stringify } from 'yaml';
 
-import { API_VERSION, KIND, LABEL_TENANT } from '../api/types.ts';
+import { API_VERSION, KIND, LABEL_PROFILE, LABEL_TENANT } from '../api/types.ts';
 import type { IsolationProfile } from '../api/types.ts';
 import { neverGovernSet, plan, resolveNamespace } from '../plan/index.ts';
 import type { NamespaceInfo, PlanSettings, ServiceAccountInfo } from '../plan/index.ts';
@@ -112,6 +112,22 @@ function inventoryFromProfiles(profiles: IsolationProfile[]): Inventory {
     };
 }
 
+/**
+ * The one write the operator makes on a governed Namespace: its `isolation.dev/profile` label (server-side apply,
+ * field manager `isolation-operator-namespace`). Shown as the applied document; nothing when the label is already
+ * right, or when the profile is DryRun or suspended (the operator writes nothing for those).
+ */
+function namespaceLabelWrite(name: string, winner: IsolationProfile, current: string | undefined): string {
+    const profile = winner.metadata.name;
+    if (winner.spec.mode === 'DryRun' || winner.spec.suspend || current === profile) return '';
+    const doc = {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name, labels: { [LABEL_PROFILE]: profile } },
+    };
+    return `---\n# namespace label write (server-side apply, field manager isolation-operator-namespace)\n${stringify(doc)}`;
+}
+
 /** Renders the plan for every namespace some profile governs; returns multi-document YAML. */
 export function renderPlan(profiles: IsolationProfile[], inv: Inventory, settings: PlanSettings): string {
     const never = neverGovernSet(settings);
@@ -123,7 +139,14 @@ export function renderPlan(profiles: IsolationProfile[], inv: Inventory, setting
                 `# namespace ${ns.name}: never governed (operator setting), selected by ${r.skippedBy.map((p) => p.metadata.name).join(', ')}\n`,
             );
         }
-        if (!r.winner) continue;
+        const current = ns.labels?.[LABEL_PROFILE];
+        if (!r.winner) {
+            if (current !== undefined)
+                parts.push(
+                    `# namespace ${ns.name}: no longer governed; the operator would remove its label ${LABEL_PROFILE}=${current}\n`,
+                );
+            continue;
+        }
         const losers = r.losers.map((p) => p.metadata.name);
         const header = `# namespace ${ns.name}: governed by ${r.winner.metadata.name}${losers.length ? ` (conflict: also selected by ${losers.join(', ')})` : ''}${r.winner.spec.mode === 'DryRun' ? ' [DryRun: the operator would only report this]' : ''}\n`;
         const objects = plan({
@@ -132,7 +155,11 @@ export function renderPlan(profiles: IsolationProfile[], inv: Inventory, setting
             serviceAccounts: inv.serviceAccounts.get(ns.name) ?? [],
             settings,
         });
-        parts.push(header + objects.map((o) => `---\n${stringify(o)}`).join(''));
+        parts.push(
+            header +
+                namespaceLabelWrite(ns.name, r.winner, current) +
+                objects.map((o) => `---\n${stringify(o)}`).join(''),
+        );
     }
     return parts.join('');
 }

@@ -167,21 +167,33 @@ function egressRule(
     return rule;
 }
 
-/** UDP and TCP 53 (TCP for truncated answers) to ONE peer: DNS namespace AND DNS pod labels. */
+/** A host address as a CIDR (`/32` or `/128`); a CIDR stays as it is. */
+function hostCidr(address: string): string {
+    if (address.includes('/')) return address;
+    return address.includes(':') ? `${address}/128` : `${address}/32`;
+}
+
+/**
+ * UDP and TCP on each DNS port (default 53; TCP for truncated answers) to ONE peer: DNS namespace AND DNS pod
+ * labels; plus, when a node-local DNS cache is configured, its addresses as ipBlocks on the same ports. With the
+ * default settings the rule is exactly `UDP 53, TCP 53` to the DNS pods.
+ */
 export function dnsEgressRule(
-    settings: Pick<PlanSettings, 'dnsNamespace' | 'dnsPodLabels'>,
+    settings: Pick<PlanSettings, 'dnsNamespace' | 'dnsPodLabels' | 'dnsPorts' | 'nodeLocalDNS'>,
 ): NetworkPolicyEgressRule {
+    const ports = settings.dnsPorts && settings.dnsPorts.length > 0 ? settings.dnsPorts : [53];
     return {
         to: [
             {
                 namespaceSelector: namespaceNamed(settings.dnsNamespace),
                 podSelector: normalizeSelector({ matchLabels: settings.dnsPodLabels }),
             },
+            ...(settings.nodeLocalDNS ?? []).map((a) => ({ ipBlock: { cidr: hostCidr(a) } })),
         ],
-        ports: [
-            { protocol: 'UDP', port: 53 },
-            { protocol: 'TCP', port: 53 },
-        ],
+        ports: ports.flatMap((port): NetworkPolicyPort[] => [
+            { protocol: 'UDP', port },
+            { protocol: 'TCP', port },
+        ]),
     };
 }
 

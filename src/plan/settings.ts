@@ -16,6 +16,14 @@ export interface PlanSettings {
     neverGovern: string[];
     /** The operator's own namespace: always added to the never-govern set. */
     operatorNamespace: string;
+    /** DNS ports, each allowed on UDP and TCP (TCP for truncated answers). Default `[53]`. */
+    dnsPorts?: number[];
+    /**
+     * Addresses of a node-local DNS cache (NodeLocal DNSCache listens on a link-local address such as 169.254.20.10
+     * in the host network, which no pod selector can match), allowed as ipBlocks on the DNS ports. An address
+     * without a prefix length is one host (/32 or /128). Default none.
+     */
+    nodeLocalDNS?: string[];
 }
 
 export const DEFAULT_PLAN_SETTINGS: Readonly<PlanSettings> = Object.freeze({
@@ -23,6 +31,8 @@ export const DEFAULT_PLAN_SETTINGS: Readonly<PlanSettings> = Object.freeze({
     dnsPodLabels: Object.freeze({ 'k8s-app': 'kube-dns' }),
     neverGovern: Object.freeze(['kube-system', 'kube-public', 'kube-node-lease']) as string[],
     operatorNamespace: 'isolation-system',
+    dnsPorts: Object.freeze([53]) as number[],
+    nodeLocalDNS: Object.freeze([] as string[]) as string[],
 });
 
 /** Fills the settings the caller did not give with the defaults (returns a fresh object, never aliases input). */
@@ -32,5 +42,7 @@ export function resolvePlanSettings(partial: Partial<PlanSettings> = {}): PlanSe
         dnsPodLabels: { ...(partial.dnsPodLabels ?? DEFAULT_PLAN_SETTINGS.dnsPodLabels) },
         neverGovern: [...(partial.neverGovern ?? DEFAULT_PLAN_SETTINGS.neverGovern)],
         operatorNamespace: partial.operatorNamespace ?? DEFAULT_PLAN_SETTINGS.operatorNamespace,
+        dnsPorts: [...(partial.dnsPorts ?? DEFAULT_PLAN_SETTINGS.dnsPorts ?? [53])],
+        nodeLocalDNS: [...(partial.nodeLocalDNS ?? DEFAULT_PLAN_SETTINGS.nodeLocalDNS ?? [])],
     };
 }

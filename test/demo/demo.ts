@@ -2,20 +2,24 @@
  * `make demo`: the whole idea in one run. Starts the real local control plane, installs the CRD and the operator's
  * RBAC, runs the operator under its own ServiceAccount, creates a few namespaces and ServiceAccounts, applies the
  * samples, waits until every profile is Ready, prints what was generated per namespace and each profile's status,
- * then shows drift correction live (a generated policy is deleted and comes back). With DEMO_EXIT=1 it stops
- * everything and exits 0; otherwise it keeps running until Ctrl-C and prints how to use kubectl against it.
+ * answers a reachability and an access question with `explain`, then shows drift correction live (a generated
+ * policy is deleted and comes back). With DEMO_EXIT=1 it stops everything and exits 0; otherwise it keeps running
+ * until Ctrl-C and prints how to use kubectl against it.
  */
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 import { startControlPlane } from '../controlplane/controlplane.ts';
 import type { ControlPlane } from '../controlplane/controlplane.ts';
 import { installCRDs } from '../controlplane/crds.ts';
-import { installOperatorRbac, REPO, startOperatorProcess } from '../support/operator.ts';
+import { installOperatorRbac, NODE, REPO, startOperatorProcess } from '../support/operator.ts';
 import type { OperatorProcess } from '../support/operator.ts';
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const step = (s: string) => console.log(`\n${bold(`==> ${s}`)}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const execFileP = promisify(execFile);
 
 async function must(cp: ControlPlane, args: string[], input?: string): Promise<string> {
     const res = await cp.kubectl(args, input === undefined ? {} : { input });
@@ -23,9 +27,28 @@ async function must(cp: ControlPlane, args: string[], input?: string): Promise<s
     return res.stdout;
 }
 
+/** Runs `isolation-operator explain` against the demo cluster; exit code 1 (denied) is an answer, not a failure. */
+async function explain(cp: ControlPlane, args: string[]): Promise<{ code: number; stdout: string }> {
+    try {
+        const r = await execFileP(NODE, [
+            join(REPO, 'src', 'main.ts'),
+            'explain',
+            ...args,
+            '--kubeconfig',
+            cp.kubeconfigPath,
+        ]);
+        return { code: 0, stdout: r.stdout };
+    } catch (err) {
+        const e = err as { code?: number; stdout?: string; stderr?: string };
+        if (e.code === 1) return { code: 1, stdout: e.stdout ?? '' };
+        throw new Error(`explain ${args.join(' ')} failed: ${e.stderr ?? String(err)}`);
+    }
+}
+
 interface ProfileList {
     items: {
         metadata: { name: string; generation?: number };
+        spec?: { mode?: string };
         status?: {
             observedGeneration?: number;
             conditions?: { type: string; status: string; message: string }[];
@@ -37,10 +60,12 @@ async function waitReady(cp: ControlPlane, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
         const list = JSON.parse(await must(cp, ['get', 'isolationprofiles', '-o', 'json'])) as ProfileList;
+        // A DryRun profile enforces nothing, so it never turns Ready; reconciled at its generation is enough.
         const pending = list.items.filter(
             (p) =>
                 p.status?.observedGeneration !== p.metadata.generation ||
-                !p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+                (p.spec?.mode !== 'DryRun' &&
+                    !p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')),
         );
         if (list.items.length > 0 && pending.length === 0) return;
         if (Date.now() > deadline) {
@@ -106,6 +131,19 @@ async function main(): Promise<number> {
                     (c.type !== 'Ready' && c.type !== 'ReferencesResolved' && c.status === 'True');
                 if (interesting) console.log(`    ${p.metadata.name}: ${c.type}=${c.status}: ${c.message}`);
             }
+        }
+
+        step(
+            'Alignment you can see: `isolation-operator explain` (also `kubectl isolation ...`) on the live cluster',
+        );
+        for (const args of [
+            ['can', 'sa/ci/deployer', 'reach', 'ns/payments-prod:8080'],
+            ['who-can-act', 'payments-prod'],
+        ]) {
+            console.log(`    $ isolation-operator explain ${args.join(' ')}`);
+            const r = await explain(cp, args);
+            console.log(r.stdout.trimEnd().replace(/^/gm, '    '));
+            console.log(`    (exit code ${r.code})`);
         }
 
         step('Drift correction: deleting NetworkPolicy isolation-default-deny in shop-web');

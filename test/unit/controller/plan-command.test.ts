@@ -69,7 +69,48 @@ spec:
         );
         assert.match(out, /# namespace shared: governed by high \(conflict: also selected by low\)/);
         assert.match(out, /# namespace kube-system: never governed/);
-        assert.ok(docs(out).every((d) => d.metadata.namespace === 'shared'));
+        assert.ok(
+            docs(out)
+                .filter((d) => d.kind !== 'Namespace')
+                .every((d) => d.metadata.namespace === 'shared'),
+        );
+    });
+
+    it('shows the namespace label the operator would write, and its removal', () => {
+        const profiles = readProfiles([join(REPO, 'config', 'samples', 'shop-web.yaml')]);
+        const out = renderPlan(
+            profiles,
+            {
+                namespaces: [
+                    { name: 'shop-web', labels: { 'isolation.dev/tenant': 'shop' } },
+                    { name: 'old', labels: { 'isolation.dev/profile': 'gone' } },
+                ],
+                serviceAccounts: new Map(),
+            },
+            settings,
+        );
+        const ns = docs(out).find((d) => d.kind === 'Namespace') as unknown as {
+            metadata: { name: string; labels: Record<string, string> };
+        };
+        assert.deepEqual(ns.metadata, { name: 'shop-web', labels: { 'isolation.dev/profile': 'shop-web' } });
+        assert.match(
+            out,
+            /# namespace old: no longer governed; the operator would remove its label isolation.dev\/profile=gone/,
+        );
+        const labelled = renderPlan(
+            profiles,
+            {
+                namespaces: [
+                    {
+                        name: 'shop-web',
+                        labels: { 'isolation.dev/profile': 'shop-web', 'isolation.dev/tenant': 'shop' },
+                    },
+                ],
+                serviceAccounts: new Map(),
+            },
+            settings,
+        );
+        assert.ok(!docs(labelled).some((d) => d.kind === 'Namespace'));
     });
 
     it('fails clearly when a file holds no IsolationProfile', () => {
@@ -108,6 +149,35 @@ metadata: {name: auditor, namespace: payments-prod, labels: {isolation.dev/role:
             readers.subjects.map((s) => s.name),
             ['auditor'],
         );
+        // The same planning settings as `run`: a customised never-govern list and DNS.
+        const custom = await run(NODE, [
+            join(REPO, 'src', 'main.ts'),
+            'plan',
+            '-f',
+            join(REPO, 'config', 'samples', 'payments.yaml'),
+            '--namespaces',
+            nsFile,
+            '--dns-ports',
+            '53,5353',
+            '--node-local-dns',
+            '169.254.20.10',
+        ]);
+        const dns = docs(custom.stdout).find((d) => d.metadata.name === 'isolation-dns') as unknown as {
+            spec: { egress: { to: unknown[]; ports: unknown[] }[] };
+        };
+        assert.deepEqual(dns.spec.egress[0]!.to[1], { ipBlock: { cidr: '169.254.20.10/32' } });
+        assert.equal(dns.spec.egress[0]!.ports.length, 4);
+        const never = await run(NODE, [
+            join(REPO, 'src', 'main.ts'),
+            'plan',
+            '-f',
+            join(REPO, 'config', 'samples', 'payments.yaml'),
+            '--namespaces',
+            nsFile,
+            '--never-govern',
+            'payments-prod',
+        ]);
+        assert.match(never.stdout, /# namespace payments-prod: never governed/);
         const v = await run(NODE, [join(REPO, 'src', 'main.ts'), 'version']);
         assert.match(v.stdout, /^\d+\.\d+\.\d+/);
     });

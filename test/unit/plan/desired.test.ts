@@ -158,8 +158,62 @@ describe('plan/desired', () => {
             dnsPodLabels: { 'k8s-app': 'kube-dns' },
             neverGovern: ['kube-system', 'kube-public', 'kube-node-lease'],
             operatorNamespace: 'isolation-system',
+            dnsPorts: [53],
+            nodeLocalDNS: [],
         });
         assert.equal(Object.isFrozen(DEFAULT_PLAN_SETTINGS), true);
         assert.equal(resolvePlanSettings({ dnsNamespace: 'dns' }).dnsNamespace, 'dns');
+    });
+});
+
+describe('plan: DNS settings', () => {
+    const dnsPolicy = (settings: Parameters<typeof plan>[0]['settings']) =>
+        plan({
+            namespace: { name: 'app' },
+            profile: {
+                metadata: { name: 'p', uid: 'u' },
+                spec: { namespaces: { names: ['app'] } },
+            },
+            serviceAccounts: [],
+            settings,
+        }).find((o) => o.metadata.name === 'isolation-dns');
+
+    it('keeps the default DNS rule exactly UDP and TCP 53 to the DNS pods', () => {
+        const p = dnsPolicy({});
+        assert.ok(p && p.kind === 'NetworkPolicy');
+        assert.deepEqual(p.spec.egress, [
+            {
+                to: [
+                    {
+                        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+                        podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+                    },
+                ],
+                ports: [
+                    { protocol: 'UDP', port: 53 },
+                    { protocol: 'TCP', port: 53 },
+                ],
+            },
+        ]);
+    });
+
+    it('allows settable DNS ports and a NodeLocal DNS cache address as an ipBlock on the same ports', () => {
+        const p = dnsPolicy({
+            dnsPorts: [53, 5353],
+            nodeLocalDNS: ['169.254.20.10', 'fd00::a', '10.96.0.10/32'],
+        });
+        assert.ok(p && p.kind === 'NetworkPolicy');
+        const rule = p.spec.egress![0]!;
+        assert.deepEqual(rule.to!.slice(1), [
+            { ipBlock: { cidr: '169.254.20.10/32' } },
+            { ipBlock: { cidr: 'fd00::a/128' } },
+            { ipBlock: { cidr: '10.96.0.10/32' } },
+        ]);
+        assert.deepEqual(rule.ports, [
+            { protocol: 'UDP', port: 53 },
+            { protocol: 'TCP', port: 53 },
+            { protocol: 'UDP', port: 5353 },
+            { protocol: 'TCP', port: 5353 },
+        ]);
     });
 });
