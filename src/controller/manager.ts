@@ -35,6 +35,7 @@ import { profileEvents } from './events.ts';
 import { leaderElection } from './leader.ts';
 import { NamespaceReconciler } from './namespace-reconciler.ts';
 import { OutcomeStore } from './outcomes.ts';
+import { AlignmentReport } from './alignment.ts';
 import { ProfileReconciler } from './profile-reconciler.ts';
 import type { ClusterView } from './ports.ts';
 import { RecentWrites } from './recent-writes.ts';
@@ -196,10 +197,14 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         },
     });
 
+    // Set once the alignment report exists (below); every event it depends on marks it stale.
+    let alignmentTouch: () => void = () => undefined;
     const enqueueNs = (name: string | undefined) => {
+        alignmentTouch();
         if (active && name) namespaceQueue.add(name);
     };
     const onProfile = (p: IsolationProfile) => {
+        alignmentTouch();
         if (!active) return;
         profileQueue.add(p.metadata.name);
         for (const ns of namespacesOfProfile(view, outcomes, p)) namespaceQueue.add(ns);
@@ -230,8 +235,11 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         onDelete: (o: KubernetesObject) => enqueueNs(o.metadata?.namespace),
     };
     const generated = (kind: 'NetworkPolicy' | 'RoleBinding') => ({
-        onAdd: (o: KubernetesObject) => recent.isEcho(kind, o) || enqueueNs(o.metadata?.namespace),
-        onUpdate: (o: KubernetesObject) => recent.isEcho(kind, o) || enqueueNs(o.metadata?.namespace),
+        // Echoes of our own writes need no reconcile but do change what the alignment check reads.
+        onAdd: (o: KubernetesObject) =>
+            (alignmentTouch(), recent.isEcho(kind, o)) || enqueueNs(o.metadata?.namespace),
+        onUpdate: (o: KubernetesObject) =>
+            (alignmentTouch(), recent.isEcho(kind, o)) || enqueueNs(o.metadata?.namespace),
         onDelete: (o: KubernetesObject) => enqueueNs(o.metadata?.namespace),
     });
     const informers = createInformers(
@@ -246,7 +254,8 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
                         firstSeen.set(name, clock.now());
                     enqueueNs(name);
                 },
-                onUpdate: (ns: V1Namespace) => recent.isEcho('Namespace', ns) || enqueueNs(ns.metadata?.name),
+                onUpdate: (ns: V1Namespace) =>
+                    (alignmentTouch(), recent.isEcho('Namespace', ns)) || enqueueNs(ns.metadata?.name),
                 onDelete: (ns: V1Namespace) => {
                     firstSeen.delete(ns.metadata?.name ?? '');
                     enqueueNs(ns.metadata?.name);
@@ -296,6 +305,14 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         onApplyResult: (kind, result) => metrics.applyTotal.inc({ kind, result }),
         bindableRoles: settings.bindableRoles,
     });
+    const alignment = new AlignmentReport({
+        view,
+        now: () => clock.now(),
+        onComputed: (byKind) => {
+            for (const [kind, n] of Object.entries(byKind)) metrics.alignmentGaps.set({ kind }, n);
+        },
+    });
+    alignmentTouch = () => alignment.touch();
     reconcilers.profile = new ProfileReconciler({
         view,
         writer,
@@ -303,6 +320,7 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         events,
         settings: settings.plan,
         now: () => new Date(clock.now()),
+        alignment: (profile) => alignment.gapsFor(profile),
     });
 
     function updateProfileGauges(): void {

@@ -14,6 +14,7 @@ import { computeGovernance, neverGovernSet } from '../plan/index.ts';
 import type { PlanSettings } from '../plan/index.ts';
 import { errorMessage } from './namespace-reconciler.ts';
 import type { OutcomeStore } from './outcomes.ts';
+import type { ProfileGaps } from './alignment.ts';
 import type { ClusterView, ClusterWriter, ProfileEvents } from './ports.ts';
 import { computeStatus, statusEquals } from './status.ts';
 
@@ -34,6 +35,8 @@ export interface ProfileReconcilerDeps {
     now: () => Date;
     /** How long to wait before re-checking a status that waits on namespaces (default 2 s). */
     pendingRetryMs?: number;
+    /** Alignment gaps of a profile (report-only); absent: no AlignmentGap condition. */
+    alignment?: (profile: string) => ProfileGaps;
 }
 
 /** Role and profile names a profile refers to that do not exist in the cluster, or (peers) in the intended tenant. */
@@ -163,6 +166,9 @@ export class ProfileReconciler {
             .namespaces()
             .map((ns) => ({ name: ns.metadata!.name!, labels: ns.metadata?.labels ?? {} }));
         const gov = computeGovernance(view.profiles(), namespaces, this.#neverGovern).byProfile.get(name);
+        const alignment = this.#d.alignment?.(name);
+        // An alignment answer older than the last change: write what is known, and look again when it is due.
+        const again = alignment?.retryInMs !== undefined ? { requeueAfterMs: alignment.retryInMs } : {};
         const result = computeStatus({
             profile,
             governed: gov?.governed ?? [],
@@ -170,6 +176,7 @@ export class ProfileReconciler {
             skipped: gov?.skipped ?? [],
             outcome: (ns) => outcomes.get(ns),
             unresolved: unresolvedReferences(profile, view),
+            ...(alignment ? { alignmentGaps: alignment.gaps } : {}),
             now: this.#d
                 .now()
                 .toISOString()
@@ -178,8 +185,15 @@ export class ProfileReconciler {
         if (result.kind === 'pending') {
             return { namespaces: [], requeueAfterMs: this.#d.pendingRetryMs ?? 2000, statusWritten: false };
         }
-        if (statusEquals(profile.status, result.status)) return { namespaces: [], statusWritten: false };
+        if (statusEquals(profile.status, result.status))
+            return { namespaces: [], statusWritten: false, ...again };
         await writer.patchStatus(name, result.status);
+        const gap = result.status.conditions?.find((c) => c.type === 'AlignmentGap');
+        const before = profile.status?.conditions?.find((c) => c.type === 'AlignmentGap');
+        if (gap?.status === 'True' && (before?.status !== 'True' || before.message !== gap.message)) {
+            this.#d.events.record(profile, 'Warning', 'AlignmentGap', gap.message);
+        }
+        if (again.requeueAfterMs !== undefined) return { namespaces: [], statusWritten: true, ...again };
         return { namespaces: [], statusWritten: true };
     }
 }

@@ -14,6 +14,8 @@ import type {
     IsolationProfileStatus,
     PlannedAction,
 } from '../api/types.ts';
+import type { AlignmentGap } from '../netpol/index.ts';
+import { formatAlignmentGaps } from '../netpol/index.ts';
 import type { NamespaceOutcome } from './outcomes.ts';
 
 export const MAX_LISTED = 20;
@@ -29,6 +31,8 @@ export interface StatusInput {
     outcome: (namespace: string) => NamespaceOutcome | undefined;
     /** Human-readable unresolved references, e.g. `ClusterRole "auditor" not found`. */
     unresolved: string[];
+    /** Alignment gaps reported on this profile (`src/netpol/alignment.ts`); absent: not checked. */
+    alignmentGaps?: AlignmentGap[];
     now: string;
 }
 
@@ -166,6 +170,17 @@ export function computeStatus(input: StatusInput): StatusResult {
         unresolved.length > 0 ? 'MissingReference' : 'Resolved',
         unresolved.length > 0 ? list(unresolved) : 'every referenced role and profile exists',
     );
+    if (input.alignmentGaps !== undefined) {
+        const gaps = input.alignmentGaps;
+        c(
+            'AlignmentGap',
+            gaps.length > 0 ? 'True' : 'False',
+            gaps.length > 0 ? 'GapsFound' : 'Aligned',
+            gaps.length > 0
+                ? formatAlignmentGaps(gaps, 5)
+                : 'every ServiceAccount granted here can reach it, and every profile peer allows the other half',
+        );
+    }
     if (skipped.length > 0) {
         c(
             'NamespacesSkipped',

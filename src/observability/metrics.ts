@@ -98,6 +98,7 @@ export class Metrics {
     readonly driftDetected: Counter<'kind'>;
     readonly conflicts: Gauge;
     readonly profiles: Gauge<'condition'>;
+    readonly alignmentGaps: Gauge<'kind'>;
     readonly informerUp: Gauge<'resource'>;
     readonly informerRelists: Counter<'resource' | 'reason'>;
     readonly applyTotal: Counter<'kind' | 'result'>;
@@ -247,6 +248,12 @@ export class Metrics {
             name: 'isolation_operator_profiles',
             help: 'Number of IsolationProfiles whose condition of this type is True.',
             labelNames: ['condition'],
+            registers,
+        });
+        this.alignmentGaps = new Gauge({
+            name: 'isolation_operator_alignment_gaps',
+            help: 'Alignment gaps over all profiles: GrantWithoutPath (a ServiceAccount granted rights it cannot reach) and OneSidedAllow (a profile peer whose own policies deny the other half).',
+            labelNames: ['kind'],
             registers,
         });
         this.informerUp = new Gauge({

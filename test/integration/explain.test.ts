@@ -12,7 +12,7 @@ import type { IsolationProfile } from '../../src/api/types.ts';
 import { snapshotFromCluster } from '../../src/explain/live.ts';
 import { computeAlignment } from '../../src/netpol/index.ts';
 import { eventually } from '../support/eventually.ts';
-import { installOperatorRbac, NODE, REPO, startOperatorProcess } from '../support/operator.ts';
+import { installOperatorRbac, metricValue, NODE, REPO, startOperatorProcess } from '../support/operator.ts';
 import type { OperatorProcess } from '../support/operator.ts';
 import { testEnv } from './env.ts';
 
@@ -215,6 +215,34 @@ describe('explain (live cluster, operator running, samples applied)', function (
         assert.match(
             cli.stdout,
             /one-sided: 1 gap\n {2}OneSidedAllow: ingress rule from-db allows from profile shop-db/,
+        );
+        // The operator reports the same gap on the profile: AlignmentGap=True naming the rule and the peer, an
+        // event, and the metric; the aligned samples say False.
+        const cond = async (profile: string) => {
+            const p = JSON.parse(await kubectl(['get', 'isolationprofile', profile, '-o', 'json'])) as {
+                status?: { conditions?: { type: string; status: string; message: string }[] };
+            };
+            return p.status?.conditions?.find((c) => c.type === 'AlignmentGap');
+        };
+        const reported = await eventually('AlignmentGap=True on one-sided', async () => {
+            const c = await cond('one-sided');
+            return c?.status === 'True' ? c : undefined;
+        });
+        assert.match(reported.message, /1 alignment gap/);
+        assert.match(reported.message, /from-db/);
+        assert.match(reported.message, /shop-db/);
+        assert.equal((await cond('shop-web'))?.status, 'False');
+        const events = JSON.parse(
+            await kubectl(['get', 'events', '-A', '--field-selector', 'reason=AlignmentGap', '-o', 'json']),
+        ) as { items: { regarding?: { name?: string }; involvedObject?: { name?: string } }[] };
+        assert.ok(
+            events.items.some((e) => (e.regarding?.name ?? e.involvedObject?.name) === 'one-sided'),
+            'an AlignmentGap event on the profile',
+        );
+        assert.ok(
+            metricValue(await op!.metrics(), 'isolation_operator_alignment_gaps', {
+                kind: 'OneSidedAllow',
+            }) >= 1,
         );
         // The hand-made binding of the web ServiceAccount in shop-db has no path.
         assert.deepEqual(

@@ -138,6 +138,30 @@ describe('computeStatus (kstatus)', () => {
         assert.equal(cond(r.status, 'Ready')?.status, 'False');
     });
 
+    it('reports alignment gaps as a counted, capped AlignmentGap condition that does not change Ready', () => {
+        const gap = {
+            kind: 'OneSidedAllow' as const,
+            profile: 'p',
+            namespace: 'a',
+            blockedBy: 'egress' as const,
+            blockingPolicies: ['db/isolation-default-deny'],
+            message: 'ingress rule from-db allows from profile db, whose namespaces deny that egress',
+            rule: 'ingress/from-db',
+            peerProfile: 'db',
+        };
+        const r = computeStatus(input(profile(), [outcome('a')], { alignmentGaps: [gap] }));
+        if (r.kind !== 'ready') throw new Error('expected ready');
+        assert.equal(cond(r.status, 'AlignmentGap')?.status, 'True');
+        assert.match(cond(r.status, 'AlignmentGap')?.message ?? '', /1 alignment gap.*from-db/);
+        assert.equal(cond(r.status, 'Ready')?.status, 'True');
+        const ok = computeStatus(input(profile(), [outcome('a')], { alignmentGaps: [] }));
+        if (ok.kind !== 'ready') throw new Error('expected ready');
+        assert.equal(cond(ok.status, 'AlignmentGap')?.status, 'False');
+        const unchecked = computeStatus(input(profile(), [outcome('a')]));
+        if (unchecked.kind !== 'ready') throw new Error('expected ready');
+        assert.equal(cond(unchecked.status, 'AlignmentGap'), undefined);
+    });
+
     it('is never Ready while nothing is enforced: suspended, or every namespace lost or none selected', () => {
         const suspended = computeStatus(
             input(profile({ suspend: true }), [outcome('a', { state: 'Suspended' })]),

@@ -23,6 +23,7 @@ const EXPECTED_NAMES = [
     'isolation_operator_drift_detected_total',
     'isolation_operator_conflicts',
     'isolation_operator_profiles',
+    'isolation_operator_alignment_gaps',
     'isolation_operator_informer_up',
     'isolation_operator_informer_relists_total',
     'isolation_operator_apply_total',

@@ -1,0 +1,108 @@
+/**
+ * The operator's AlignmentGap report: where a RoleBinding grants a ServiceAccount rights in a governed namespace
+ * that no packet of it can reach, or where a profile allows a `profile` peer whose own policies deny the other
+ * half (docs/explain.md, `src/netpol/alignment.ts`).
+ *
+ * Design choices:
+ * - The check is pure (`computeAlignment`); this module only feeds it from the informer caches and memoises the
+ *   result. One computation answers every profile and is redone only after a change (`touch`), at most once per
+ *   `minIntervalMs` however many status reconciles ask, keeping status work bounded at scale.
+ * - Input is what the operator caches: the generated NetworkPolicies and RoleBindings (label-selected) and every
+ *   namespace. Policies and bindings made by other tools are not seen here (the `explain gaps` command reads them
+ *   all); the report is about what the profiles themselves say. Report-only: it never changes what is written.
+ */
+import type { IsolationProfile } from '../api/types.ts';
+import type { AlignmentGap, NetworkPolicyInput, RoleBindingInput } from '../netpol/index.ts';
+import { computeAlignment, governanceFromLabels } from '../netpol/index.ts';
+import type { ClusterView } from './ports.ts';
+
+export interface AlignmentReportOptions {
+    view: ClusterView;
+    now: () => number;
+    /** Two computations are at least this far apart (default 2000 ms); see `gapsFor`. */
+    minIntervalMs?: number;
+    /** Called with the gap counts by kind after every computation (metrics). */
+    onComputed?: (byKind: Record<string, number>) => void;
+}
+
+export interface ProfileGaps {
+    gaps: AlignmentGap[];
+    /** Set when the answer predates a change not yet checked: ask again after this many ms. */
+    retryInMs?: number;
+}
+
+export class AlignmentReport {
+    #o: AlignmentReportOptions;
+    #version = 0;
+    #computedVersion = -1;
+    #at = Number.NEGATIVE_INFINITY;
+    #gaps = new Map<string, AlignmentGap[]>();
+
+    constructor(options: AlignmentReportOptions) {
+        this.#o = options;
+    }
+
+    /** Something the check reads changed (an informer event on profiles, namespaces or generated objects). */
+    touch(): void {
+        this.#version++;
+    }
+
+    /**
+     * The gaps reported on `profile`, recomputed when something changed since the last computation — unless the
+     * last one is younger than `minIntervalMs` (bounded cost under churn): then the previous answer comes with
+     * `retryInMs`, and the caller asks again then, so a status is never left on a stale answer.
+     */
+    gapsFor(profile: string): ProfileGaps {
+        if (this.#version !== this.#computedVersion) {
+            const wait = this.#at + (this.#o.minIntervalMs ?? 2000) - this.#o.now();
+            if (wait > 0) return { gaps: this.#gaps.get(profile) ?? [], retryInMs: wait };
+            const version = this.#version;
+            this.#gaps = this.#compute();
+            this.#computedVersion = version;
+            this.#at = this.#o.now();
+        }
+        return { gaps: this.#gaps.get(profile) ?? [] };
+    }
+
+    #compute(): Map<string, AlignmentGap[]> {
+        const { view } = this.#o;
+        const namespaces = view
+            .namespaces()
+            .map((ns) => ({ name: ns.metadata?.name ?? '', labels: ns.metadata?.labels ?? {} }))
+            .filter((ns) => ns.name !== '');
+        const policies: NetworkPolicyInput[] = [];
+        const roleBindings: RoleBindingInput[] = [];
+        for (const ns of namespaces) {
+            // Informer objects type their metadata as optional; the checks need a name.
+            for (const np of view.networkPolicies(ns.name)) {
+                const name = np.metadata?.name;
+                // The typed client says `operator: string` where the evaluator takes the API's four operators;
+                // the cached objects are the API server's own JSON, so the narrower type holds.
+                if (name)
+                    policies.push({
+                        metadata: { name, namespace: ns.name },
+                        spec: np.spec as NetworkPolicyInput['spec'],
+                    });
+            }
+            for (const rb of view.roleBindings(ns.name)) {
+                const name = rb.metadata?.name;
+                if (name) {
+                    const meta = { name, namespace: ns.name, labels: rb.metadata?.labels ?? {} };
+                    roleBindings.push({ ...rb, metadata: meta });
+                }
+            }
+        }
+        const profiles: IsolationProfile[] = view.profiles().filter((p) => !p.metadata.deletionTimestamp);
+        const result = computeAlignment({
+            profiles,
+            governance: governanceFromLabels(namespaces),
+            namespaces,
+            policies,
+            roleBindings,
+        });
+        const byKind: Record<string, number> = { GrantWithoutPath: 0, OneSidedAllow: 0 };
+        for (const gaps of result.values()) for (const g of gaps) byKind[g.kind] = (byKind[g.kind] ?? 0) + 1;
+        this.#o.onComputed?.(byKind);
+        return result;
+    }
+}

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+
+import type { IsolationProfile } from '../../../src/api/types.ts';
+import { AlignmentReport } from '../../../src/controller/alignment.ts';
+import type { ClusterView } from '../../../src/controller/ports.ts';
+
+/** A view with profiles and namespaces only; counts how often the check reads it. */
+function view(profiles: IsolationProfile[]): ClusterView & { reads: number } {
+    const v = {
+        reads: 0,
+        profiles: () => {
+            v.reads++;
+            return profiles;
+        },
+        profile: (n: string) => profiles.find((p) => p.metadata.name === n),
+        namespaces: () => [],
+        namespace: () => undefined,
+        serviceAccounts: () => [],
+        networkPolicies: () => [],
+        roleBindings: () => [],
+        generatedFor: () => [],
+        clusterRole: () => undefined,
+    };
+    return v;
+}
+
+const p: IsolationProfile = {
+    apiVersion: 'isolation.dev/v1alpha1',
+    kind: 'IsolationProfile',
+    metadata: { name: 'p' },
+    spec: { namespaces: { names: ['a'] } },
+};
+
+describe('AlignmentReport', () => {
+    it('computes once for every profile, again only after a change, and never more often than its interval', () => {
+        let now = 0;
+        const v = view([p]);
+        const counts: Record<string, number>[] = [];
+        const r = new AlignmentReport({
+            view: v,
+            now: () => now,
+            minIntervalMs: 2000,
+            onComputed: (c) => counts.push(c),
+        });
+        assert.deepEqual(r.gapsFor('p'), { gaps: [] });
+        assert.deepEqual(r.gapsFor('other'), { gaps: [] });
+        assert.equal(counts.length, 1, 'one computation answers every profile');
+        assert.deepEqual(counts[0], { GrantWithoutPath: 0, OneSidedAllow: 0 });
+        now = 500;
+        r.touch();
+        assert.deepEqual(
+            r.gapsFor('p'),
+            { gaps: [], retryInMs: 1500 },
+            'too soon: the old answer and when to ask',
+        );
+        assert.equal(counts.length, 1);
+        now = 2000;
+        assert.deepEqual(r.gapsFor('p'), { gaps: [] });
+        assert.equal(counts.length, 2, 'recomputed once due');
+        now = 10_000;
+        r.gapsFor('p');
+        assert.equal(counts.length, 2, 'nothing changed: nothing recomputed');
+    });
+});
