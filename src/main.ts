@@ -217,6 +217,7 @@ program
                 operatorNamespace,
                 dnsPorts: s('dnsPorts'),
                 nodeLocalDns: s('nodeLocalDns'),
+                alignment: s('alignment'),
             }),
             bindableRoles: parseList(s('bindableRoles')),
             leaderElect: o.leaderElect === true || o.leaderElect === 'true',

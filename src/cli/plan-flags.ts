@@ -17,6 +17,7 @@ export interface PlanFlagValues {
     operatorNamespace?: string;
     dnsPorts?: string;
     nodeLocalDns?: string;
+    alignment?: string;
 }
 
 /** The commander options, with their environment variables and defaults. */
@@ -52,6 +53,12 @@ export function planSettingsOptions(): Option[] {
             '',
         ),
         opt(
+            '--alignment <report|add-egress>',
+            'AlignmentGap handling: report only, or also add the egress of ServiceAccount grants inside the same profile',
+            'ISOLATION_ALIGNMENT',
+            d.alignment ?? 'report',
+        ),
+        opt(
             '--never-govern <ns,...>',
             'namespaces never governed',
             'ISOLATION_NEVER_GOVERN',
@@ -83,6 +90,12 @@ export function parseAddresses(text: string): string[] {
     return list;
 }
 
+export function parseAlignment(text: string | undefined): 'report' | 'add-egress' {
+    if (text === undefined || text === '' || text === 'report') return 'report';
+    if (text === 'add-egress') return 'add-egress';
+    throw new Error(`invalid --alignment "${text}" (report or add-egress)`);
+}
+
 /** Flag values (strings) -> PlanSettings; anything unset keeps its default. */
 export function planSettingsFromFlags(o: PlanFlagValues): PlanSettings {
     const d = DEFAULT_PLAN_SETTINGS;
@@ -93,5 +106,6 @@ export function planSettingsFromFlags(o: PlanFlagValues): PlanSettings {
         operatorNamespace: o.operatorNamespace ?? d.operatorNamespace,
         dnsPorts: o.dnsPorts !== undefined ? parsePorts(o.dnsPorts) : [...(d.dnsPorts ?? [53])],
         nodeLocalDNS: o.nodeLocalDns !== undefined ? parseAddresses(o.nodeLocalDns) : [],
+        alignment: parseAlignment(o.alignment),
     };
 }

@@ -18,6 +18,8 @@ export const INGRESS_PREFIX = 'isolation-ingress';
 export const EGRESS_PREFIX = 'isolation-egress';
 export const ACCESS_PREFIX = 'isolation-access';
 export const SERVICE_ACCOUNT_PREFIX = 'isolation-sa';
+/** Its own prefix, so no access entry name can produce the same policy name. */
+export const ALIGNMENT_PREFIX = 'isolation-alignment';
 
 /** Maximum length of a DNS-1123 subdomain (metadata.name of a NetworkPolicy). */
 export const MAX_NAME_LENGTH = 253;
@@ -64,6 +66,11 @@ export function egressPolicyName(rule: string): string {
 /** Shared by the access entry's RoleBinding and its NetworkPolicy (different kinds, so no clash). */
 export function accessObjectName(entry: string): string {
     return generatedName(ACCESS_PREFIX, entry);
+}
+
+/** The egress `--alignment add-egress` adds for an access entry's ServiceAccounts. */
+export function alignmentEgressName(entry: string): string {
+    return generatedName(ALIGNMENT_PREFIX, entry);
 }
 
 export function serviceAccountBindingName(entry: string): string {

@@ -31,6 +31,7 @@ import type {
 import { generatedMetadata, NETWORK_POLICY_API_VERSION } from './objects.ts';
 import {
     accessObjectName,
+    alignmentEgressName,
     egressPolicyName,
     ingressPolicyName,
     NAME_DEFAULT_DENY,
@@ -348,6 +349,50 @@ export function accessPolicies(
     return out;
 }
 
+/**
+ * `isolation-alignment-<entry>` (setting `alignment: add-egress`): egress for the entry's ServiceAccount subjects
+ * that live in this governed namespace, to the entry's pods in every namespace of this profile (the profile peer of
+ * the profile itself), on the entry's ports — the other half of `isolation-access-<entry>`. Only where egress is
+ * default-denied (otherwise it is open already) and never for ServiceAccounts of namespaces the profile does not
+ * govern: their egress is their own profile's business.
+ */
+export function alignmentEgressPolicies(
+    ctx: ObjectContext,
+    net: EffectiveNetwork,
+    access: AccessEntry[],
+    settings: PlanSettings,
+): NetworkPolicyObject[] {
+    if (settings.alignment !== 'add-egress' || !net.denyEgress) return [];
+    const out: NetworkPolicyObject[] = [];
+    for (const entry of access) {
+        if (!entry.network) continue;
+        const names = [
+            ...new Set(
+                (entry.subjects ?? [])
+                    .filter((s) => s.kind === 'ServiceAccount' && s.namespace === ctx.namespace)
+                    .map((s) => s.name),
+            ),
+        ].sort();
+        if (names.length === 0) continue;
+        const to = [
+            withPods(
+                { namespaceSelector: profilePeerSelector(ctx.owner.name, ctx.tenant) },
+                entry.network.pods,
+            ),
+        ];
+        out.push(
+            policy(ctx, alignmentEgressName(entry.name), {
+                podSelector: {
+                    matchExpressions: [{ key: LABEL_SERVICE_ACCOUNT, operator: 'In', values: names }],
+                },
+                policyTypes: ['Egress'],
+                egress: [egressRule(to, toNetworkPolicyPorts(entry.network.ports))],
+            }),
+        );
+    }
+    return out;
+}
+
 /** All desired NetworkPolicies for one governed namespace (unsorted; `plan` sorts). */
 export function networkPoliciesFor(
     ctx: ObjectContext,
@@ -361,5 +406,6 @@ export function networkPoliciesFor(
         ...ingressRulePolicies(ctx, net),
         ...egressRulePolicies(ctx, net, settings),
         ...accessPolicies(ctx, net, access),
+        ...alignmentEgressPolicies(ctx, net, access, settings),
     ];
 }

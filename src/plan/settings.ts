@@ -24,6 +24,12 @@ export interface PlanSettings {
      * without a prefix length is one host (/32 or /128). Default none.
      */
     nodeLocalDNS?: string[];
+    /**
+     * `add-egress`: for an `access` entry with `network`, ServiceAccount subjects that live in a namespace the same
+     * profile governs also get the matching egress there (NetworkPolicy `isolation-alignment-<entry>`), so the
+     * grant has a path both ways. `report` (default): only the AlignmentGap condition says so.
+     */
+    alignment?: 'report' | 'add-egress';
 }
 
 export const DEFAULT_PLAN_SETTINGS: Readonly<PlanSettings> = Object.freeze({
@@ -33,6 +39,7 @@ export const DEFAULT_PLAN_SETTINGS: Readonly<PlanSettings> = Object.freeze({
     operatorNamespace: 'isolation-system',
     dnsPorts: Object.freeze([53]) as number[],
     nodeLocalDNS: Object.freeze([] as string[]) as string[],
+    alignment: 'report',
 });
 
 /** Fills the settings the caller did not give with the defaults (returns a fresh object, never aliases input). */
@@ -44,5 +51,6 @@ export function resolvePlanSettings(partial: Partial<PlanSettings> = {}): PlanSe
         operatorNamespace: partial.operatorNamespace ?? DEFAULT_PLAN_SETTINGS.operatorNamespace,
         dnsPorts: [...(partial.dnsPorts ?? DEFAULT_PLAN_SETTINGS.dnsPorts ?? [53])],
         nodeLocalDNS: [...(partial.nodeLocalDNS ?? DEFAULT_PLAN_SETTINGS.nodeLocalDNS ?? [])],
+        alignment: partial.alignment ?? DEFAULT_PLAN_SETTINGS.alignment ?? 'report',
     };
 }

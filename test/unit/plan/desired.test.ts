@@ -160,6 +160,7 @@ describe('plan/desired', () => {
             operatorNamespace: 'isolation-system',
             dnsPorts: [53],
             nodeLocalDNS: [],
+            alignment: 'report',
         });
         assert.equal(Object.isFrozen(DEFAULT_PLAN_SETTINGS), true);
         assert.equal(resolvePlanSettings({ dnsNamespace: 'dns' }).dnsNamespace, 'dns');
