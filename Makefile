@@ -122,9 +122,9 @@ test-release: deps controlplane-bin image ## Run the image in a pod-like contain
 	$(NPM) run test:release
 
 .PHONY: dist
-dist: ## Render dist/install.yaml for IMG (and IMG_DIGEST=sha256:...): kubectl apply --server-side -f it.
-	@[ -n "$(KUBECTL)" ] || { echo "kubectl not found: install it or run make controlplane-bin" >&2; exit 1; }
-	IMG=$(IMG) IMG_DIGEST=$(IMG_DIGEST) KUBECTL=$(KUBECTL) VERSION=$(VERSION) OUT=$(DIST_DIR)/install.yaml bash hack/render-install.sh
+dist: ## Render dist/install.yaml for IMG (and IMG_DIGEST=sha256:...) with the pinned kubectl's kustomize.
+	@bin=$$(bash test/controlplane/build.sh); \
+	IMG=$(IMG) IMG_DIGEST=$(IMG_DIGEST) KUBECTL="$$bin/kubectl" VERSION=$(VERSION) OUT=$(DIST_DIR)/install.yaml bash hack/render-install.sh
 
 ##@ Deployment
 

@@ -40,6 +40,11 @@ if ready ~= nil and ready.status == "True" then
   hs.message = ready.message
   return hs
 end
+if ready ~= nil and ready.status == "False" and ready.reason == "DryRun" then
+  hs.status = "Suspended"
+  hs.message = ready.message
+  return hs
+end
 if ready ~= nil and ready.status == "False" then
   hs.status = "Degraded"
   hs.message = ready.message

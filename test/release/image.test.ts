@@ -172,13 +172,15 @@ describe(`operator image ${IMAGE} run as the Deployment runs it`, function () {
             250,
         );
         const profile = await eventually(
-            'platform-baseline Ready at its generation',
+            'platform-baseline Ready at its generation, the namespace enforced',
             async () => {
                 const p = JSON.parse(
                     await kubectl(['get', 'isolationprofile', 'platform-baseline', '-o', 'json']),
                 ) as IsolationProfile;
                 const ready = p.status?.conditions?.find((c) => c.type === 'Ready');
-                return ready?.status === 'True' && p.status?.observedGeneration === p.metadata.generation
+                return ready?.status === 'True' &&
+                    p.status?.observedGeneration === p.metadata.generation &&
+                    (p.status?.namespaces?.enforced ?? 0) >= 1
                     ? p
                     : undefined;
             },

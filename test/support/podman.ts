@@ -117,8 +117,8 @@ export function podmanRunArgs(dep: V1Deployment, o: RunAsPod): string[] {
         const vol = pod.volumes?.find((v) => v.name === mount.name);
         if (!vol?.emptyDir) throw new Error(`volume ${mount.name}: only emptyDir volumes are translated`);
         const size = vol.emptyDir.sizeLimit ? `,size=${mebibytes(String(vol.emptyDir.sizeLimit))}m` : '';
-        const owner = psc.fsGroup !== undefined ? `,gid=${psc.fsGroup}` : '';
-        args.push('--tmpfs', `${mount.mountPath}:rw,mode=1777${size}${owner}`);
+        // An emptyDir is writable by the pod's user (fsGroup); a world-writable sticky tmpfs is the nearest.
+        args.push('--tmpfs', `${mount.mountPath}:rw,mode=1777${size}`);
     }
     if (pod.automountServiceAccountToken !== false) {
         args.push('--volume', `${o.serviceAccountDir}:${SERVICE_ACCOUNT_DIR}:ro`);
