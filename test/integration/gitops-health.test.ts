@@ -67,6 +67,7 @@ describe('GitOps health: kstatus (Flux) and the Argo CD Lua check, on live profi
     const winner = `${id}-winner`;
     const webhook = `${id}-unreachable`;
     let tool = '';
+    let operatorKubeconfig = '';
     let op: OperatorProcess | undefined;
     let promises: Map<string, { kstatus: string; argocd: string }>;
 
@@ -113,12 +114,8 @@ describe('GitOps health: kstatus (Flux) and the Argo CD Lua check, on live profi
         const { stdout } = await execFileP('bash', [join(REPO, 'test', 'gitops-health', 'build.sh')]);
         tool = stdout.trim().split('\n').pop() ?? '';
 
-        const kubeconfig = await installOperatorRbac(env().controlPlane);
-        op = await startOperatorProcess(env().controlPlane, {
-            kubeconfig,
-            name: 'operator-gitops-health',
-            args: ['--status-delay=100ms'],
-        });
+        operatorKubeconfig = await installOperatorRbac(env().controlPlane);
+        op = await startOperator();
 
         for (const state of ['ready', 'reconciling', 'stalled', 'conflict', 'dryrun', 'suspended']) {
             const labels = JSON.stringify({ 'isolation-test/gitops-health': `${id}-${state}` });
@@ -171,11 +168,20 @@ describe('GitOps health: kstatus (Flux) and the Argo CD Lua check, on live profi
 
     after(async function () {
         await env().kubectl(['delete', 'validatingwebhookconfiguration', webhook, '--ignore-not-found']);
+        op ??= await startOperator(); // the finalizers need a running operator
         await env().kubectl([
             'delete', 'isolationprofiles', ...Object.values(names), winner, '--ignore-not-found', '--wait=true', '--timeout=60s',
         ]); // prettier-ignore
         await op?.stop();
     });
+
+    function startOperator(): Promise<OperatorProcess> {
+        return startOperatorProcess(env().controlPlane, {
+            kubeconfig: operatorKubeconfig,
+            name: 'operator-gitops-health',
+            args: ['--status-delay=100ms'],
+        });
+    }
 
     /** Waits until the operator has reported the state on the profile's current generation. */
     async function reached(name: string, test: (p: IsolationProfile) => boolean): Promise<void> {
