@@ -109,11 +109,13 @@ export IMG PODMAN PODMAN_FLAGS
 image-base: deps ## Make the local base images (no registry): C runtime FROM scratch, plus Node 24 and npm to build.
 	PODMAN_FLAGS="$(PODMAN_FLAGS)" BUILD_BASE=$(BUILD_BASE) RUNTIME_BASE=$(RUNTIME_BASE) bash hack/image-base.sh
 
+# The local build base carries the host's CA bundle, so npm in the build stage trusts what the host trusts (a
+# network that inspects TLS); the runtime stage never sees it.
 .PHONY: image
 image: image-base ## Build the operator image IMG (default localhost/isolation-operator:VERSION) with podman from the Dockerfile on the local bases.
 	$(PODMAN) $(PODMAN_FLAGS) build $(PODMAN_BUILD_FLAGS) -f Dockerfile -t $(IMG) \
 	  --build-arg BUILD_BASE=$(BUILD_BASE) --build-arg RUNTIME_BASE=$(RUNTIME_BASE) \
-	  $(if $(NODE_EXTRA_CA_CERTS),--build-arg NODE_EXTRA_CA_CERTS=$(NODE_EXTRA_CA_CERTS)) \
+	  --build-arg NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
 	  --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --build-arg SOURCE=$(SOURCE_URL) .
 	@$(PODMAN) image inspect $(IMG) --format '$(IMG): {{.Id}}, {{.Size}} bytes'
 
