@@ -109,6 +109,8 @@ export IMG PODMAN PODMAN_FLAGS
 image-base: deps ## Make the local base images (no registry): C runtime FROM scratch, plus Node 24 and npm to build.
 	PODMAN_FLAGS="$(PODMAN_FLAGS)" BUILD_BASE=$(BUILD_BASE) RUNTIME_BASE=$(RUNTIME_BASE) bash hack/image-base.sh
 
+# The --label flags repeat the Dockerfile's LABELs: buildah 1.28 reuses a cached LABEL layer when only a build
+# argument changed, which would leave a stale revision on the image.
 # The local build base carries the host's CA bundle, so npm in the build stage trusts what the host trusts (a
 # network that inspects TLS); the runtime stage never sees it.
 .PHONY: image
@@ -116,7 +118,9 @@ image: image-base ## Build the operator image IMG (default localhost/isolation-o
 	$(PODMAN) $(PODMAN_FLAGS) build $(PODMAN_BUILD_FLAGS) -f Dockerfile -t $(IMG) \
 	  --build-arg BUILD_BASE=$(BUILD_BASE) --build-arg RUNTIME_BASE=$(RUNTIME_BASE) \
 	  --build-arg NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
-	  --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --build-arg SOURCE=$(SOURCE_URL) .
+	  --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --build-arg SOURCE=$(SOURCE_URL) \
+	  --label org.opencontainers.image.version=$(VERSION) --label org.opencontainers.image.revision=$(REVISION) \
+	  --label org.opencontainers.image.source=$(SOURCE_URL) .
 	@$(PODMAN) image inspect $(IMG) --format '$(IMG): {{.Id}}, {{.Size}} bytes'
 
 .PHONY: test-release

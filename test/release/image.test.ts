@@ -31,6 +31,7 @@ import {
     podman,
     podmanRunArgs,
     PODMAN,
+    PODMAN_RUN,
 } from '../support/podman.ts';
 
 const pkg = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { version: string };
@@ -118,6 +119,37 @@ describe(`operator image ${IMAGE} run as the Deployment runs it`, function () {
         assert.equal(user, '65532:65532');
         assert.equal(readOnly, 'true');
         assert.ok(caps === 'null' || caps === '[]', `effective capabilities: ${caps}`);
+    });
+
+    it('carries the OCI labels, an SBOM, and no shell', async () => {
+        const inspect = await podman(['image', 'inspect', IMAGE, '--format', '{{json .Config.Labels}}']);
+        const labels = JSON.parse(inspect.stdout) as Record<string, string>;
+        assert.equal(labels['org.opencontainers.image.version'], pkg.version);
+        assert.match(labels['org.opencontainers.image.revision'] ?? '', /^([0-9a-f]{40}|unknown)$/);
+        assert.match(labels['org.opencontainers.image.source'] ?? '', /^https:\/\//);
+        const sbomPath = labels['dev.isolation.sbom'] ?? '';
+        const read = await podman([
+            'run', '--rm', ...PODMAN_RUN, '--network', 'host', '--entrypoint', '/usr/local/bin/node', IMAGE,
+            '-e', `process.stdout.write(require('fs').readFileSync(${JSON.stringify(sbomPath)}))`,
+        ]); // prettier-ignore
+        assert.equal(read.code, 0, read.stderr);
+        const sbom = JSON.parse(read.stdout) as { bomFormat: string; components: { name: string }[] };
+        assert.equal(sbom.bomFormat, 'CycloneDX');
+        assert.ok(
+            sbom.components.some((c) => c.name === 'client-node' || c.name === '@kubernetes/client-node'),
+        );
+        assert.ok(!sbom.components.some((c) => c.name === 'typescript'), 'dev dependencies are not shipped');
+        const shell = await podman([
+            'run',
+            '--rm',
+            ...PODMAN_RUN,
+            '--entrypoint',
+            '/bin/sh',
+            IMAGE,
+            '-c',
+            'true',
+        ]);
+        assert.notEqual(shell.code, 0, 'the image has no /bin/sh');
     });
 
     it('becomes ready: /readyz answers 200 on the probe port', async () => {
