@@ -54,6 +54,10 @@ describe('shell scripts', () => {
         });
     }
 
+    it('Makefile recipes (bash -o pipefail) have no such pipe either', () => {
+        assert.deepEqual(earlyExitPipes(readFileSync(join(REPO, 'Makefile'), 'utf8')), []);
+    });
+
     it('the check catches the pipes that broke the build', () => {
         assert.equal(earlyExitPipes('"$BIN/etcd" --version | head -1 >&2').length, 1);
         assert.equal(earlyExitPipes('go env | grep -q GOPATH').length, 1);
