@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { NetworkingV1Api } from '@kubernetes/client-node';
 
@@ -48,10 +49,35 @@ describe(`operator image ${IMAGE} run as the Deployment runs it`, function () {
     let probesPort = 0;
     let metricsPort = 0;
     let started = false;
+    let token = '';
 
     async function logs(): Promise<string> {
         const res = await podman(['logs', '--tail', '60', name]);
         return res.stdout + res.stderr;
+    }
+
+    /**
+     * GET on the metrics port: plain HTTP, or HTTPS with the ServiceAccount token as bearer when the Deployment
+     * serves metrics over TLS (its certificate is self-signed or cluster-issued, so it is not verified here).
+     */
+    async function scrape(port: number, path: string): Promise<string> {
+        try {
+            return await (await fetch(`http://127.0.0.1:${port}${path}`)).text();
+        } catch {
+            return new Promise((res, rej) => {
+                const req = httpsRequest(
+                    `https://127.0.0.1:${port}${path}`,
+                    { rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` } },
+                    (r) => {
+                        let body = '';
+                        r.on('data', (d: Buffer) => (body += d.toString()));
+                        r.on('end', () => res(body));
+                    },
+                );
+                req.on('error', rej);
+                req.end();
+            });
+        }
     }
 
     async function kubectl(args: string[], input?: string): Promise<string> {
@@ -72,7 +98,7 @@ describe(`operator image ${IMAGE} run as the Deployment runs it`, function () {
         // What the kubelet mounts: a bound token, the cluster CA, the namespace; readable by the container user.
         const sa = join(env.runDir, `${name}-serviceaccount`);
         await mkdir(sa, { recursive: true });
-        const token = (
+        token = (
             await kubectl(['create', 'token', OPERATOR_SA, '-n', OPERATOR_NAMESPACE, '--duration=3600s'])
         ).trim();
         await writeFile(join(sa, 'token'), token);
@@ -85,7 +111,9 @@ describe(`operator image ${IMAGE} run as the Deployment runs it`, function () {
         const readiness = container.readinessProbe?.httpGet;
         assert.ok(readiness, 'the Deployment has an HTTP readiness probe');
         probesPort = ports.get(containerPort(container, readiness.port)) ?? 0;
-        metricsPort = ports.get(containerPort(container, 'metrics')) ?? 0;
+        const metrics = container.ports?.find((p) => /metrics|https/.test(p.name ?? ''));
+        assert.ok(metrics, 'the Deployment declares a metrics port');
+        metricsPort = ports.get(metrics.containerPort) ?? 0;
 
         const server = new URL(env.controlPlane.state.server);
         const args = podmanRunArgs(dep, {
@@ -223,7 +251,7 @@ describe(`operator image ${IMAGE} run as the Deployment runs it`, function () {
     });
 
     it('serves /metrics: the leader gauge and reconcile counters', async () => {
-        const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        const text = await scrape(metricsPort, '/metrics');
         assert.equal(metricValue(text, 'leader_election_master_status', { name: LEASE }), 1);
         assert.ok(metricValue(text, 'controller_runtime_reconcile_total', { result: 'success' }) > 0);
     });
