@@ -29,6 +29,7 @@ import {
     containerPort,
     managerContainer,
     managerDeployment,
+    mebibytes,
     podman,
     podmanRunArgs,
     PODMAN,
@@ -135,18 +136,24 @@ describe(`operator image ${IMAGE} run as the Deployment runs it`, function () {
         if (started) await podman(['rm', '--force', '--time', '5', name]);
     });
 
-    it('runs as the non-root user with a read-only root filesystem and no capabilities', async () => {
+    it('runs as the non-root user, read-only root filesystem, no capabilities, the memory limit', async () => {
         const res = await podman([
             'inspect',
             name,
             '--format',
-            '{{.Config.User}} {{.HostConfig.ReadonlyRootfs}} {{json .EffectiveCaps}}',
+            '{{.Config.User}} {{.HostConfig.ReadonlyRootfs}} {{json .EffectiveCaps}} {{.HostConfig.Memory}}',
         ]);
         assert.equal(res.code, 0, res.stderr);
-        const [user, readOnly, caps] = res.stdout.trim().split(' ');
+        const [user, readOnly, caps, memory] = res.stdout.trim().split(' ');
         assert.equal(user, '65532:65532');
         assert.equal(readOnly, 'true');
         assert.ok(caps === 'null' || caps === '[]', `effective capabilities: ${caps}`);
+        const limit = String(container.resources?.limits?.memory ?? '');
+        assert.equal(
+            memory,
+            String(mebibytes(limit) * 1024 * 1024),
+            `the Deployment's memory limit ${limit}`,
+        );
     });
 
     it('carries the OCI labels, an SBOM, and no shell', async () => {

@@ -4,6 +4,7 @@
  * here into `podman run` options, and any setting this translation does not understand is an error (so the
  * Deployment cannot gain something the image test silently ignores).
  *
+ * Resource limits become podman's --memory and --cpus (cgroup limits, as the kubelet sets them).
  * What the kubelet adds is added the same way: the ServiceAccount token, CA and namespace mounted read-only at
  * /var/run/secrets/kubernetes.io/serviceaccount, and KUBERNETES_SERVICE_HOST/PORT pointing at the API server.
  * The one deliberate difference: the container shares the host network (no pod network here), so each port the
@@ -77,10 +78,16 @@ export interface RunAsPod {
 
 const SIZE_UNITS: Record<string, number> = { Ki: 1 / 1024, Mi: 1, Gi: 1024 };
 
-function mebibytes(q: string): number {
+export function mebibytes(q: string): number {
     const m = /^(\d+)(Ki|Mi|Gi)$/.exec(q);
     if (!m?.[1] || !m[2]) throw new Error(`unsupported quantity ${q}`);
     return Math.ceil(Number(m[1]) * (SIZE_UNITS[m[2]] ?? 1));
+}
+
+function cpus(q: string): number {
+    const m = /^(\d+(?:\.\d+)?)(m?)$/.exec(q);
+    if (!m?.[1]) throw new Error(`unsupported CPU quantity ${q}`);
+    return m[2] === 'm' ? Number(m[1]) / 1000 : Number(m[1]);
 }
 
 /** Rewrites `--x-bind-address=[host]:port` flags through the port map. */
@@ -112,6 +119,10 @@ export function podmanRunArgs(dep: V1Deployment, o: RunAsPod): string[] {
     for (const cap of csc.capabilities?.drop ?? []) args.push(`--cap-drop=${cap}`);
     for (const cap of csc.capabilities?.add ?? []) args.push(`--cap-add=${cap}`);
     if (csc.privileged) throw new Error('privileged containers are not supported');
+
+    const limits = container.resources?.limits ?? {};
+    if (limits.memory !== undefined) args.push('--memory', `${mebibytes(String(limits.memory))}m`);
+    if (limits.cpu !== undefined) args.push('--cpus', `${cpus(String(limits.cpu))}`);
 
     for (const mount of container.volumeMounts ?? []) {
         const vol = pod.volumes?.find((v) => v.name === mount.name);
