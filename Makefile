@@ -64,6 +64,13 @@ sbom: deps ## Write a CycloneDX SBOM of the production dependencies (SBOM=sbom.c
 controlplane-bin: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl into the cache (once).
 	bash test/controlplane/build.sh >/dev/null
 
+.PHONY: newcomer-check
+newcomer-check: controlplane-bin ## The README's first command, make demo, from an EMPTY cache folder (Go caches warm).
+	@dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; start=$$(date +%s); \
+	if ! ISOLATION_CACHE_DIR="$$dir/cache" $(MAKE) --no-print-directory demo DEMO_EXIT=1 >"$$dir/demo.log" 2>&1; then \
+	  cat "$$dir/demo.log"; echo "make demo from an empty cache folder FAILED" >&2; exit 1; fi; \
+	echo "make demo from an empty cache folder passed in $$(( $$(date +%s) - start ))s"
+
 .PHONY: controlplane-cold-build
 controlplane-cold-build: controlplane-bin ## Build the control plane into an EMPTY cache folder (Go caches warm): the newcomer's first run.
 	@dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; start=$$(date +%s); \
