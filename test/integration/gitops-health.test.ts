@@ -2,9 +2,9 @@
  * GitOps health of live profiles, judged by the GitOps tools' own code: test/gitops-health (Go) runs kstatus — what
  * Flux's kustomize-controller uses for custom resources — and the Argo CD health script of
  * config/gitops/argocd-health.lua in gopher-lua, the Lua engine Argo CD embeds. The operator drives each profile
- * into a real state (Ready, Reconciling, Stalled, Conflict, DryRun, suspended), and each verdict must be the one
- * the "Health verdicts" table of docs/operations.md promises — the table is read from the docs, so the docs and
- * this test cannot disagree silently.
+ * into a real state (Ready, Reconciling, Stalled, Conflict, NothingGoverned, DryRun, suspended), and each verdict
+ * must be the one the "Health verdicts" table of docs/operations.md promises — the table is read from the docs, so
+ * the docs and this test cannot disagree silently.
  *
  * Reconciling needs a failure the operator retries: a validating webhook that cannot be reached (the API server
  * answers 500) on NetworkPolicies in one test namespace. Stalled: a role outside the operator's bind list (403).
@@ -61,6 +61,7 @@ describe('GitOps health: kstatus (Flux) and the Argo CD Lua check, on live profi
         Reconciling: `${id}-reconciling`,
         Stalled: `${id}-stalled`,
         Conflict: `${id}-conflict`,
+        NothingGoverned: `${id}-nothing`,
         DryRun: `${id}-dryrun`,
         Suspended: `${id}-suspended`,
     };
@@ -87,9 +88,8 @@ describe('GitOps health: kstatus (Flux) and the Argo CD Lua check, on live profi
             spec,
         });
     }
-    const byLabel = (value: string): IsolationProfileSpec['namespaces'] => ({
-        selector: { matchLabels: { 'isolation-test/gitops-health': value } },
-    });
+    // Cluster-wide profiles may select only by name or isolation.dev/ labels (tenancy); names keep it simple.
+    const byName = (...names: string[]): IsolationProfileSpec['namespaces'] => ({ names });
 
     async function verdicts(profiles: string[]): Promise<Map<string, Verdicts>> {
         const list = await kubectl(['get', 'isolationprofiles', ...profiles, '-o', 'json']);
@@ -117,11 +117,9 @@ describe('GitOps health: kstatus (Flux) and the Argo CD Lua check, on live profi
         operatorKubeconfig = await installOperatorRbac(env().controlPlane);
         op = await startOperator();
 
-        for (const state of ['ready', 'reconciling', 'stalled', 'conflict', 'dryrun', 'suspended']) {
-            const labels = JSON.stringify({ 'isolation-test/gitops-health': `${id}-${state}` });
-            await kubectl(['create', 'namespace', `${id}-${state}`]);
-            await kubectl(['patch', 'namespace', `${id}-${state}`, '--type=merge', '-p', `{"metadata":{"labels":${labels}}}`]); // prettier-ignore
-        }
+        for (const ns of ['ready', 'reconciling', 'stalled', 'conflict', 'contested', 'dryrun', 'suspended'])
+            await kubectl(['create', 'namespace', `${id}-${ns}`]);
+        const contested = `${id}-contested`;
         // NetworkPolicy writes in the Reconciling namespace fail with 500: the webhook cannot be reached.
         await apply({
             apiVersion: 'admissionregistration.k8s.io/v1',
@@ -148,10 +146,10 @@ describe('GitOps health: kstatus (Flux) and the Argo CD Lua check, on live profi
             ],
         });
 
-        await profile(names.Ready, { namespaces: byLabel(names.Ready) });
-        await profile(names.Reconciling, { namespaces: byLabel(names.Reconciling) });
+        await profile(names.Ready, { namespaces: byName(names.Ready) });
+        await profile(names.Reconciling, { namespaces: byName(names.Reconciling) });
         await profile(names.Stalled, {
-            namespaces: byLabel(names.Stalled),
+            namespaces: byName(names.Stalled),
             access: [
                 {
                     name: 'admins',
@@ -160,10 +158,12 @@ describe('GitOps health: kstatus (Flux) and the Argo CD Lua check, on live profi
                 },
             ],
         });
-        await profile(winner, { namespaces: byLabel(names.Conflict), priority: 10 });
-        await profile(names.Conflict, { namespaces: byLabel(names.Conflict), priority: 0 });
-        await profile(names.DryRun, { namespaces: byLabel(names.DryRun), mode: 'DryRun' });
-        await profile(names.Suspended, { namespaces: byLabel(names.Suspended), suspend: true });
+        // Conflict: it governs one namespace and loses the other to a stronger profile.
+        await profile(winner, { namespaces: byName(contested), priority: 10 });
+        await profile(names.Conflict, { namespaces: byName(names.Conflict, contested), priority: 0 });
+        await profile(names.NothingGoverned, { namespaces: byName(`${id}-does-not-exist`) });
+        await profile(names.DryRun, { namespaces: byName(names.DryRun), mode: 'DryRun' });
+        await profile(names.Suspended, { namespaces: byName(names.Suspended), suspend: true });
     });
 
     after(async function () {
@@ -202,7 +202,8 @@ describe('GitOps health: kstatus (Flux) and the Argo CD Lua check, on live profi
         ['Ready', (p) => cond(p, 'Ready')?.status === 'True'],
         ['Reconciling', (p) => cond(p, 'Reconciling')?.status === 'True'],
         ['Stalled', (p) => cond(p, 'Stalled')?.status === 'True'],
-        ['Conflict', (p) => cond(p, 'Conflict')?.status === 'True'],
+        ['Conflict', (p) => cond(p, 'Conflict')?.status === 'True' && cond(p, 'Ready')?.status === 'True'],
+        ['NothingGoverned', (p) => cond(p, 'Ready')?.reason === 'NothingGoverned'],
         ['DryRun', (p) => cond(p, 'Ready')?.reason === 'DryRun'],
         ['Suspended', (p) => cond(p, 'Ready')?.reason === 'Suspended'],
     ];
@@ -226,7 +227,7 @@ describe('GitOps health: kstatus (Flux) and the Argo CD Lua check, on live profi
         // Stop the operator so the edit stays unobserved: observedGeneration < generation.
         await op?.stop();
         op = undefined;
-        await profile(names.Ready, { namespaces: byLabel(names.Ready), priority: 5 });
+        await profile(names.Ready, { namespaces: byName(names.Ready), priority: 5 });
         const v = (await verdicts([names.Ready])).get(names.Ready);
         assert.deepEqual(
             { kstatus: v?.kstatus.status, argocd: v?.argocd.status },

@@ -51,6 +51,7 @@ describe(`operator image ${IMAGE} run as the Deployment runs it`, function () {
     let metricsPort = 0;
     let started = false;
     let token = '';
+    let scraperToken = '';
 
     async function logs(): Promise<string> {
         const res = await podman(['logs', '--tail', '60', name]);
@@ -58,8 +59,8 @@ describe(`operator image ${IMAGE} run as the Deployment runs it`, function () {
     }
 
     /**
-     * GET on the metrics port: plain HTTP, or HTTPS with the ServiceAccount token as bearer when the Deployment
-     * serves metrics over TLS (its certificate is self-signed or cluster-issued, so it is not verified here).
+     * GET on the metrics port: plain HTTP, or HTTPS with a metrics-reader ServiceAccount's token as bearer when the
+     * Deployment serves metrics over TLS (its certificate is self-signed by default, so it is not verified here).
      */
     async function scrape(port: number, path: string): Promise<string> {
         try {
@@ -68,7 +69,7 @@ describe(`operator image ${IMAGE} run as the Deployment runs it`, function () {
             return new Promise((res, rej) => {
                 const req = httpsRequest(
                     `https://127.0.0.1:${port}${path}`,
-                    { rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` } },
+                    { rejectUnauthorized: false, headers: { authorization: `Bearer ${scraperToken}` } },
                     (r) => {
                         let body = '';
                         r.on('data', (d: Buffer) => (body += d.toString()));
@@ -103,6 +104,16 @@ describe(`operator image ${IMAGE} run as the Deployment runs it`, function () {
             await kubectl(['create', 'token', OPERATOR_SA, '-n', OPERATOR_NAMESPACE, '--duration=3600s'])
         ).trim();
         await writeFile(join(sa, 'token'), token);
+        // A scraper as Prometheus would be: a ServiceAccount bound to the metrics-reader ClusterRole of config/rbac.
+        const scraper = `${name}-scraper`;
+        await kubectl(['create', 'serviceaccount', scraper, '-n', OPERATOR_NAMESPACE]);
+        await kubectl([
+            'create', 'clusterrolebinding', scraper, '--clusterrole=isolation-operator-metrics-reader',
+            `--serviceaccount=${OPERATOR_NAMESPACE}:${scraper}`,
+        ]); // prettier-ignore
+        scraperToken = (
+            await kubectl(['create', 'token', scraper, '-n', OPERATOR_NAMESPACE, '--duration=3600s'])
+        ).trim();
         await writeFile(join(sa, 'ca.crt'), await readFile(join(env.runDir, 'pki', 'ca.crt')));
         await writeFile(join(sa, 'namespace'), OPERATOR_NAMESPACE);
         for (const f of ['token', 'ca.crt', 'namespace']) await chmod(join(sa, f), 0o644);
