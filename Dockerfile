@@ -4,7 +4,7 @@
 # without shell or package manager, and runs as the non-root user 65532 on a read-only root filesystem (it writes
 # nothing; /tmp is a volume in the Deployment). Every RUN uses the exec form, so the build base needs no shell.
 #
-# Bases are build arguments (docs/adr/0011-image-base.md):
+# Bases are build arguments (docs/adr/0012-image-base.md):
 #   online (default): the official node image to build, distroless cc (glibc, libstdc++, no shell) to run;
 #   offline (`make image`): images made on the machine by hack/image-base.sh in the same shapes.
 # Works with podman/buildah and Docker BuildKit: `docker build --build-arg VERSION=0.1.0 -t isolation-operator .`

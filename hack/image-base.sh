@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes the two base images `make image` builds from when no registry is reachable (docs/adr/0011-image-base.md), with podman:
+# Makes the two base images `make image` builds from when no registry is reachable (docs/adr/0012-image-base.md),
+# with podman:
 #
 #   $RUNTIME_BASE  FROM scratch: the C/C++ runtime Node needs (found with ldd), /etc/passwd with the non-root user
 #                  65532, CA certificates, an empty /tmp. No shell, no package manager — the shape of
