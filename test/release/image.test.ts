@@ -4,7 +4,9 @@
  * config/manager/manager.yaml by test/support/podman.ts) — read-only root filesystem, every capability dropped,
  * UID 65532 — authenticated only by the ServiceAccount token, CA and namespace mounted where the kubelet mounts
  * them, finding the API server through KUBERNETES_SERVICE_HOST/PORT. It must elect itself leader, converge a
- * sample profile, serve /metrics and /readyz, and exit 0 on SIGTERM, releasing its Lease.
+ * sample profile, serve /metrics (over HTTPS with delegated auth when the Deployment says so, scraped with the token
+ * of a ServiceAccount bound to config/rbac's metrics-reader role) and /readyz, and exit 0 on SIGTERM, releasing its
+ * Lease. The container shares the host network, so the Deployment's ports are mapped to free host ports.
  *
  * There is no skip: without podman or the image this suite fails (`make image` first; .ci/run does both).
  */
