@@ -1,30 +1,52 @@
 # syntax=docker/dockerfile:1
-# isolation-operator image: a build stage compiles the TypeScript (tsc -> dist/), a slim runtime stage carries only
-# the compiled JavaScript and the production dependencies, and runs as the non-root user 65532 with a read-only
-# root filesystem in mind (nothing is written outside /tmp).
-ARG NODE_VERSION=24.21.0
+# isolation-operator image. A build stage compiles the TypeScript (tsc -> dist/) and keeps the production
+# dependencies only; the runtime stage holds the Node binary, dist/src, those node_modules and an SBOM, on a base
+# without shell or package manager, and runs as the non-root user 65532 on a read-only root filesystem (it writes
+# nothing; /tmp is a volume in the Deployment). Every RUN uses the exec form, so the build base needs no shell.
+#
+# Bases are build arguments (docs/adr/0012-image-base.md):
+#   online (default): the official node image to build, distroless cc (glibc, libstdc++, no shell) to run;
+#   offline (`make image`): images made on the machine by hack/image-base.sh in the same shapes.
+# Works with podman/buildah and Docker BuildKit: `docker build --build-arg VERSION=0.1.0 -t isolation-operator .`
+ARG BUILD_BASE=docker.io/library/node:24.21.0-bookworm-slim
+ARG RUNTIME_BASE=gcr.io/distroless/cc-debian12:nonroot
 
-FROM node:${NODE_VERSION} AS build
+FROM ${BUILD_BASE} AS build
+# Only for a network that inspects TLS: a CA bundle path inside the build base (the local base carries the host's).
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src
-# Dependencies first, so source edits do not invalidate the npm ci layer.
+# Dependencies first, so source edits do not invalidate the npm ci layer. No lifecycle scripts run (none is needed
+# to compile; the `node` devDependency's download of a second Node is skipped).
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm ["node", "/usr/local/lib/node_modules/npm/bin/npm-cli.js", "ci", "--ignore-scripts", "--no-audit", "--no-fund"]
 COPY tsconfig.json ./
 COPY src ./src
-COPY test ./test
-COPY bench ./bench
-RUN npm run build \
-    && npm prune --omit=dev --no-audit --no-fund
+RUN ["node", "node_modules/typescript/bin/tsc", "-p", "tsconfig.json"]
+# CycloneDX SBOM of what ships (production dependencies), written by npm itself (before the prune: npm sbom
+# checks the whole lockfile tree is installed).
+RUN ["node", "-e", "const {execFileSync} = require('node:child_process'); require('node:fs').writeFileSync('sbom.cdx.json', execFileSync(process.execPath, [process.argv[1], 'sbom', '--omit=dev', '--sbom-format=cyclonedx', '--sbom-type=application']))", "/usr/local/lib/node_modules/npm/bin/npm-cli.js"]
+RUN ["node", "/usr/local/lib/node_modules/npm/bin/npm-cli.js", "prune", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund"]
 
-FROM node:${NODE_VERSION}-slim AS runtime
+FROM ${RUNTIME_BASE} AS runtime
+ARG VERSION=0.0.0-dev
+ARG REVISION=unknown
+ARG SOURCE=https://github.com/isolation-operator/isolation-operator
+LABEL org.opencontainers.image.title="isolation-operator" \
+      org.opencontainers.image.description="Keeps RoleBindings and NetworkPolicies aligned from one IsolationProfile per team" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.version="${VERSION}" \
+      dev.isolation.sbom="/usr/share/doc/isolation-operator/sbom.cdx.json"
 ENV NODE_ENV=production
+COPY --from=build /usr/local/bin/node /usr/local/bin/node
 WORKDIR /app
-COPY --from=build --chown=0:0 /src/package.json ./package.json
-COPY --from=build --chown=0:0 /src/node_modules ./node_modules
-COPY --from=build --chown=0:0 /src/dist/src ./dist/src
-# The CRD schema ships with the image so `plan` and version checks can read it offline.
-COPY --chown=0:0 crds ./crds
+# main.js reads ../package.json (the version) and is ESM through its "type": "module".
+COPY --from=build /src/package.json ./dist/package.json
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist/src ./dist/src
+COPY --from=build /src/sbom.cdx.json /usr/share/doc/isolation-operator/sbom.cdx.json
 USER 65532:65532
 EXPOSE 8080 8081
-ENTRYPOINT ["node", "dist/src/main.js"]
+ENTRYPOINT ["/usr/local/bin/node", "/app/dist/src/main.js"]
 CMD ["run"]

@@ -6,6 +6,10 @@
 # Env: ISOLATION_CACHE_DIR (default ${XDG_CACHE_HOME:-$HOME/.cache}/isolation-operator)
 #      K8S_VERSION (default v1.37.2), ETCD_VERSION (default v3.7.3)
 # Prints the bin directory on its last line.
+#
+# Pipes: under pipefail a reader that exits before its writer is done (`head`, `grep -q`) kills the writer with
+# SIGPIPE and fails the build at random (exit 141), so output is captured into variables and parsed in bash; the
+# one remaining pipe chain feeds readers that consume all their input. test/unit/shell-scripts.test.ts checks it.
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
@@ -44,17 +48,22 @@ build_k8s() {
   else
     echo "generating wrapper module for k8s.io/kubernetes@${K8S_VERSION}" >&2
     (cd "$d" && go mod init isolation-operator.local/controlplane-k8s >/dev/null 2>&1 && go mod edit -go=1.26.0)
-    local gomod
-    gomod=$(cd "$d" && go mod download -json "k8s.io/kubernetes@${K8S_VERSION}" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",*$/\1/p')
+    local info gomod=""
+    info=$(cd "$d" && go mod download -json "k8s.io/kubernetes@${K8S_VERSION}")
+    [[ "$info" =~ \"GoMod\":\ \"([^\"]*)\" ]] && gomod=${BASH_REMATCH[1]}
     [[ -f "$gomod" ]] || { echo "error: could not download k8s.io/kubernetes@${K8S_VERSION}" >&2; exit 1; }
     # Every k8s.io requirement pinned at the v0.0.0 placeholder is a staging module: replace it.
-    local names
-    names=$(go mod edit -json "$gomod" | tr -d ' \t\n' | grep -o '"Path":"k8s.io/[^"]*","Version":"v0.0.0"' | sed 's/"Path":"\([^"]*\)".*/\1/' | sort -u || true)
+    local json names
+    json=$(go mod edit -json "$gomod")
+    json=${json//[[:space:]]/}
+    names=$(grep -o '"Path":"k8s.io/[^"]*","Version":"v0.0.0"' <<<"$json" | sed 's/"Path":"\([^"]*\)".*/\1/' | sort -u) || true
     [[ -n "$names" ]] || { echo "error: no staging modules found in $gomod" >&2; exit 1; }
     local args=()
     for n in $names; do args+=("-replace=$n=$n@$staging"); done
     (cd "$d" && go mod edit "${args[@]}")
-    echo "replaced $(echo "$names" | wc -l) staging modules with $staging" >&2
+    local count=0
+    for _ in $names; do count=$((count + 1)); done
+    echo "replaced $count staging modules with $staging" >&2
     (cd "$d" && GOFLAGS=-mod=mod go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@${K8S_VERSION}" \
       "k8s.io/kubernetes/cmd/kube-controller-manager@${K8S_VERSION}" "k8s.io/kubernetes/cmd/kubectl@${K8S_VERSION}")
     cp "$d/go.mod" "$d/go.sum" "$HERE/build/k8s/"
@@ -88,7 +97,8 @@ build_etcd
 build_k8s
 
 "$BIN/kube-apiserver" --version >&2
-"$BIN/etcd" --version | head -1 >&2
+etcd_version=$("$BIN/etcd" --version)
+echo "${etcd_version%%$'\n'*}" >&2
 echo "$WANT" > "$STAMP"
 echo "control plane built in $(( $(date +%s) - start ))s into $BIN" >&2
 echo "$BIN"

@@ -27,7 +27,7 @@ export async function installOperatorRbac(cp: ControlPlane): Promise<string> {
     return cp.serviceAccountKubeconfig(OPERATOR_NAMESPACE, OPERATOR_SA);
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
     return new Promise((res, rej) => {
         const srv = createServer();
         srv.on('error', rej);
