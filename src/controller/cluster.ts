@@ -323,10 +323,15 @@ export function writerOf(
                 metadata: { name, namespace },
             });
             const owners = (live.metadata?.ownerReferences ?? []).filter((o) => o.uid !== profileUid);
-            await client.patchMetadata(API_VERSIONS[kind], kind, namespace, name, {
+            const stored = await client.patchMetadata(API_VERSIONS[kind], kind, namespace, name, {
                 labels: { [LABEL_MANAGED_BY]: null, [LABEL_PROFILE]: null },
                 ownerReferences: owners,
                 resourceVersion: live.metadata?.resourceVersion,
+            });
+            // No longer a generated object: gone from the label-selected cache once the watch catches up; until
+            // then a tombstone, so a namespace reconcile in between cannot take it for a leftover and delete it.
+            recent.deleted(kind, {
+                metadata: { name, namespace, resourceVersion: stored.metadata?.resourceVersion },
             });
         },
         async addFinalizer(profile) {

@@ -159,6 +159,9 @@ describe('operator (end to end, under its own ServiceAccount)', function () {
         const samples = ['payments', 'platform-baseline', 'sandbox-trial', 'shop-api', 'shop-db', 'shop-web'];
         after(async () => {
             for (const s of samples) await deleteProfile(s);
+            // shop-db is deletionPolicy Orphan: its objects stay, unmanaged, and the operator never adopts them
+            // again. Remove them so a later test that applies the samples starts clean.
+            await kubectl(['delete', 'networkpolicies,rolebindings', '--all', '-n', 'shop-db']);
         });
 
         it('generates, for every sample, exactly the planned objects, owned and labelled by the operator', async () => {

@@ -126,6 +126,10 @@ describe('explain (live cluster, operator running, samples applied)', function (
                 '--wait=true',
                 '--timeout=60s',
             ]).catch(() => undefined);
+        // shop-db orphans its objects (deletionPolicy Orphan), which the operator never adopts again.
+        await kubectl(['delete', 'networkpolicies,rolebindings', '--all', '-n', 'shop-db']).catch(
+            () => undefined,
+        );
         await op?.stop();
     });
 
