@@ -2,27 +2,7 @@ import assert from 'node:assert/strict';
 
 import type { IsolationProfile } from '../../../src/api/types.ts';
 import { AlignmentReport } from '../../../src/controller/alignment.ts';
-import type { ClusterView } from '../../../src/controller/ports.ts';
-
-/** A view with profiles and namespaces only; counts how often the check reads it. */
-function view(profiles: IsolationProfile[]): ClusterView & { reads: number } {
-    const v = {
-        reads: 0,
-        profiles: () => {
-            v.reads++;
-            return profiles;
-        },
-        profile: (n: string) => profiles.find((p) => p.metadata.name === n),
-        namespaces: () => [],
-        namespace: () => undefined,
-        serviceAccounts: () => [],
-        networkPolicies: () => [],
-        roleBindings: () => [],
-        generatedFor: () => [],
-        clusterRole: () => undefined,
-    };
-    return v;
-}
+import { fakeView } from './fake-view.ts';
 
 const p: IsolationProfile = {
     apiVersion: 'isolation.dev/v1alpha1',
@@ -34,7 +14,7 @@ const p: IsolationProfile = {
 describe('AlignmentReport', () => {
     it('computes once for every profile, again only after a change, and never more often than its interval', () => {
         let now = 0;
-        const v = view([p]);
+        const v = fakeView([p]);
         const counts: Record<string, number>[] = [];
         const r = new AlignmentReport({
             view: v,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 
 import type { IsolationProfile, IsolationProfileSpec } from '../../../src/api/types.ts';
-import type { ClusterView } from '../../../src/controller/ports.ts';
 import { unresolvedReferences } from '../../../src/controller/profile-reconciler.ts';
+import { fakeView } from './fake-view.ts';
 
 const p = (name: string, spec: Partial<IsolationProfileSpec>): IsolationProfile => ({
     apiVersion: 'isolation.dev/v1alpha1',
@@ -11,21 +11,7 @@ const p = (name: string, spec: Partial<IsolationProfileSpec>): IsolationProfile 
     spec: { namespaces: { names: ['a'] }, ...spec },
 });
 
-/** A view holding only profiles and ClusterRoles, the two things references are resolved against. */
-function view(profiles: IsolationProfile[], roles: string[] = []): ClusterView {
-    const byName = new Map(profiles.map((x) => [x.metadata.name, x]));
-    return {
-        profiles: () => profiles,
-        profile: (n: string) => byName.get(n),
-        namespaces: () => [],
-        namespace: () => undefined,
-        serviceAccounts: () => [],
-        networkPolicies: () => [],
-        roleBindings: () => [],
-        generatedFor: () => [],
-        clusterRole: (n: string) => (roles.includes(n) ? { metadata: { name: n } } : undefined),
-    };
-}
+const view = fakeView;
 
 describe('unresolvedReferences', () => {
     const peer = (profile: string, tenant?: string) => ({
