@@ -134,6 +134,24 @@ describe('operator (end to end, under its own ServiceAccount)', function () {
         throw new Error('the operator kept writing for 60 s');
     }
 
+    /**
+     * Positive barrier before asserting that nothing happened: the namespace controller has finished at least
+     * `atLeast` reconciles since `before` (a count read earlier) and every queue is empty.
+     */
+    async function namespaceReconciles(): Promise<number> {
+        return metricValue(await op!.metrics(), 'controller_runtime_reconcile_total', {
+            controller: 'namespace',
+        });
+    }
+    async function reconciledSince(before: number, atLeast = 1): Promise<void> {
+        await eventually(`${atLeast} namespace reconciles done and the queue drained`, async () => {
+            const text = await op!.metrics();
+            const done = metricValue(text, 'controller_runtime_reconcile_total', { controller: 'namespace' });
+            const depth = metricValue(text, 'workqueue_depth'); // every queue, profiles included
+            return done >= before + atLeast && depth === 0;
+        });
+    }
+
     // These profiles are cluster-wide (no tenant), which may select namespaces by isolation.dev/ labels only.
     const base = (selector: Record<string, string>): IsolationProfileSpec => ({
         namespaces: { selector: { matchLabels: iso(selector) } },
@@ -441,6 +459,7 @@ describe('operator (end to end, under its own ServiceAccount)', function () {
             (await nsLabel(nsDel)) === undefined ? true : undefined,
         );
 
+        const beforeOrphan = await namespaceReconciles();
         await deleteProfile(orph);
         const left = (await net().listNamespacedNetworkPolicy({ namespace: nsOrph })).items;
         assert.equal(left.length, 3, 'orphaned policies stay');
@@ -452,7 +471,8 @@ describe('operator (end to end, under its own ServiceAccount)', function () {
         await eventually('label removed after Orphan', async () =>
             (await nsLabel(nsOrph)) === undefined ? true : undefined,
         );
-        await sleep(1500);
+        // The namespaces of the deleted profile were reconciled again after its finalizer ran.
+        await reconciledSince(beforeOrphan);
         assert.equal(
             (await net().listNamespacedNetworkPolicy({ namespace: nsOrph })).items.length,
             3,
@@ -577,7 +597,8 @@ describe('operator (end to end, under its own ServiceAccount)', function () {
             'create NetworkPolicy isolation-same-namespace',
             'create RoleBinding isolation-access-a',
         ]);
-        await sleep(500);
+        // The status above is computed from this namespace's outcome at the current generation: the reconcile
+        // has happened.
         assert.deepEqual(await policyNames(ns), []);
         assert.deepEqual(await bindings(ns), []);
         assert.equal(await nsLabel(ns), undefined);
@@ -601,8 +622,9 @@ describe('operator (end to end, under its own ServiceAccount)', function () {
         });
         const p = await waitReady(name, 'False');
         assert.equal(p.status?.conditions?.find((c) => c.type === 'Ready')?.reason, 'Suspended');
+        const beforeDelete = await namespaceReconciles();
         await net().deleteNamespacedNetworkPolicy({ namespace: ns, name: 'isolation-dns' });
-        await sleep(1500);
+        await reconciledSince(beforeDelete); // the delete event's reconcile ran, and wrote nothing
         assert.deepEqual(
             await policyNames(ns),
             ['isolation-default-deny', 'isolation-same-namespace'],
@@ -743,7 +765,11 @@ describe('operator (end to end, under its own ServiceAccount)', function () {
                 // Tiny pages: the relist of every cache spans many pages, as it does at scale with 500.
                 args: ['--resync-period=4s', '--status-delay=100ms', '--list-page-size=3'],
             });
-            await sleep(6000);
+            // Barrier: the new process has reconciled every namespace once (its counters start at 0).
+            const namespaceCount = (
+                JSON.parse(await kubectl(['get', 'namespaces', '-o', 'json'])) as { items: unknown[] }
+            ).items.length;
+            await reconciledSince(0, namespaceCount);
             const reads = byUser(await readAudit(env().auditLogPath, since), OPERATOR_USER);
             assert.ok(
                 reads.some((e) => e.verb === 'list'),
