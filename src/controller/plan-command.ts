@@ -5,10 +5,10 @@
  * from the profiles' own `spec.namespaces.names` (labels then only hold the name, plus the tenant label of the
  * first profile naming it, as the platform would have set it for that tenant's namespace).
  */
-import { readFileSync } from 'node:fs';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 
 import { API_VERSION, KIND, LABEL_PROFILE, LABEL_TENANT } from '../api/types.ts';
+import { readManifests } from '../cli/manifests.ts';
 import type { IsolationProfile } from '../api/types.ts';
 import { neverGovernSet, plan, resolveNamespace } from '../plan/index.ts';
 import type { NamespaceInfo, PlanSettings, ServiceAccountInfo } from '../plan/index.ts';
@@ -31,26 +31,10 @@ interface K8sDoc {
     metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
 }
 
-function readDocs(file: string): unknown[] {
-    const text = readFileSync(file === '-' ? 0 : file, 'utf8');
-    const docs = parseAllDocuments(text);
-    const out: unknown[] = [];
-    for (const d of docs) {
-        if ('errors' in d && d.errors.length > 0) throw new Error(`${file}: ${d.errors[0]!.message}`);
-        const v: unknown = d.toJS();
-        if (v === null || v === undefined) continue;
-        const list = v as { kind?: string; items?: unknown[] };
-        if (typeof list.kind === 'string' && list.kind.endsWith('List') && Array.isArray(list.items))
-            out.push(...list.items);
-        else out.push(v);
-    }
-    return out;
-}
-
 export function readProfiles(files: string[]): IsolationProfile[] {
     const profiles: IsolationProfile[] = [];
     for (const f of files) {
-        for (const doc of readDocs(f)) {
+        for (const doc of readManifests(f)) {
             const d = doc as K8sDoc;
             if (d.apiVersion !== API_VERSION || d.kind !== KIND) continue;
             const p = doc as IsolationProfile;
@@ -167,7 +151,7 @@ export function renderPlan(profiles: IsolationProfile[], inv: Inventory, setting
 export async function runPlanCommand(o: PlanCommandOptions): Promise<string> {
     const profiles = readProfiles(o.files);
     let inv: Inventory;
-    if (o.namespacesFile) inv = inventoryFromDocs(readDocs(o.namespacesFile));
+    if (o.namespacesFile) inv = inventoryFromDocs(readManifests(o.namespacesFile));
     else if (o.cluster) inv = await inventoryFromCluster();
     else inv = inventoryFromProfiles(profiles);
     return renderPlan(profiles, inv, o.settings);

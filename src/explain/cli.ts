@@ -7,12 +7,13 @@
  * allowed; `who-can-act`: some ServiceAccount subject has no path; `gaps`: some), 2 = error (bad arguments, unknown
  * pod, cluster unreachable). `--require-all` makes `can` exit 1 unless every pair is allowed.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import type { CommanderError } from 'commander';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 
+import { readManifests } from '../cli/manifests.ts';
 import { planSettingsFromFlags, planSettingsOptions } from '../cli/plan-flags.ts';
 import type { PlanFlagValues } from '../cli/plan-flags.ts';
 import type { EvaluatorOptions } from '../netpol/index.ts';
@@ -51,16 +52,13 @@ function expand(files: string[]): string[] {
 function readDocs(files: string[]): unknown[] {
     const out: unknown[] = [];
     for (const file of expand(files)) {
-        const text = readFileSync(file === '-' ? 0 : file, 'utf8');
-        for (const d of parseAllDocuments(text)) {
-            if ('errors' in d && d.errors.length > 0)
-                throw new UsageError(`${file}: ${d.errors[0]!.message}`);
-            const v: unknown = d.toJS();
-            if (v === null || v === undefined) continue;
-            const list = v as { kind?: string; items?: unknown[] };
-            if (typeof list.kind === 'string' && list.kind.endsWith('List') && Array.isArray(list.items))
-                out.push(...list.items);
-            else out.push(v);
+        try {
+            out.push(...readManifests(file));
+        } catch (err) {
+            // A file that does not parse is a usage error (exit code 2), not an internal one.
+            if (err instanceof Error && err.message.startsWith(`${file}: `))
+                throw new UsageError(err.message);
+            throw err;
         }
     }
     return out;
