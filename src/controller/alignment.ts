@@ -6,7 +6,10 @@
  * Design choices:
  * - The check is pure (`computeAlignment`); this module only feeds it from the informer caches and memoises the
  *   result. One computation answers every profile and is redone only after a change (`touch`), at most once per
- *   `minIntervalMs` however many status reconciles ask, keeping status work bounded at scale.
+ *   `minIntervalMs` however many status reconciles ask, and never more than a tenth of the time (the pause after
+ *   a computation is at least `dutyFactor` times as long as it took), keeping status work bounded at scale:
+ *   at thousands of namespaces one computation takes long enough that a fixed 2 s interval let it eat the CPU
+ *   the namespace reconciles needed during a converge.
  * - Input is what the operator caches: the generated NetworkPolicies and RoleBindings (label-selected) and every
  *   namespace. Policies and bindings made by other tools are not seen here (the `explain gaps` command reads them
  *   all); the report is about what the profiles themselves say. Report-only: it never changes what is written.
@@ -21,6 +24,8 @@ export interface AlignmentReportOptions {
     now: () => number;
     /** Two computations are at least this far apart (default 2000 ms); see `gapsFor`. */
     minIntervalMs?: number;
+    /** The pause after a computation is at least this many times its duration (default 10). */
+    dutyFactor?: number;
     /** Called with the gap counts by kind after every computation (metrics). */
     onComputed?: (byKind: Record<string, number>) => void;
 }
@@ -36,6 +41,7 @@ export class AlignmentReport {
     #version = 0;
     #computedVersion = -1;
     #at = Number.NEGATIVE_INFINITY;
+    #tookMs = 0;
     #gaps = new Map<string, AlignmentGap[]>();
 
     constructor(options: AlignmentReportOptions) {
@@ -54,12 +60,15 @@ export class AlignmentReport {
      */
     gapsFor(profile: string): ProfileGaps {
         if (this.#version !== this.#computedVersion) {
-            const wait = this.#at + (this.#o.minIntervalMs ?? 2000) - this.#o.now();
+            const pause = Math.max(this.#o.minIntervalMs ?? 2000, (this.#o.dutyFactor ?? 10) * this.#tookMs);
+            const wait = this.#at + pause - this.#o.now();
             if (wait > 0) return { gaps: this.#gaps.get(profile) ?? [], retryInMs: wait };
             const version = this.#version;
+            const started = this.#o.now();
             this.#gaps = this.#compute();
             this.#computedVersion = version;
             this.#at = this.#o.now();
+            this.#tookMs = this.#at - started;
         }
         return { gaps: this.#gaps.get(profile) ?? [] };
     }

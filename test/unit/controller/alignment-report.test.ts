@@ -41,4 +41,39 @@ describe('AlignmentReport', () => {
         r.gapsFor('p');
         assert.equal(counts.length, 2, 'nothing changed: nothing recomputed');
     });
+
+    it('pauses at least dutyFactor times as long as the last computation took', () => {
+        let now = 0;
+        const v = fakeView([p]);
+        // Each read of the namespaces during a computation costs 300 ms of the injected clock.
+        const view = {
+            ...v,
+            namespaces: () => {
+                now += 300;
+                return v.namespaces();
+            },
+        };
+        let computed = 0;
+        const r = new AlignmentReport({
+            view,
+            now: () => now,
+            minIntervalMs: 2000,
+            dutyFactor: 10,
+            onComputed: () => computed++,
+        });
+        r.gapsFor('p');
+        assert.equal(computed, 1);
+        assert.equal(now, 300, 'the computation took 300 ms');
+        r.touch();
+        now = 2300;
+        assert.deepEqual(
+            r.gapsFor('p'),
+            { gaps: [], retryInMs: 1000 },
+            'the interval alone would allow it; 10 x 300 ms does not yet',
+        );
+        assert.equal(computed, 1);
+        now = 3300;
+        r.gapsFor('p');
+        assert.equal(computed, 2, 'due after 10 x its duration');
+    });
 });
