@@ -29,6 +29,8 @@ export interface BenchOperatorOptions {
     nodeArgs?: string[];
     /** Bound on start-up until /readyz answers 200. */
     readyTimeoutMs: number;
+    /** Script to run (see OperatorOptions.entry). */
+    entry?: string;
 }
 
 /** Node flags for the requested diagnostics (pure; exported for tests). */
@@ -54,6 +56,7 @@ export async function startBenchOperator(
         args: [`--concurrency=${o.concurrency}`, '--log-level=info'],
         nodeArgs: [...diagnosticNodeArgs(o), ...(o.nodeArgs ?? [])],
         waitReady: false,
+        ...(o.entry ? { entry: o.entry } : {}),
     });
     let exited = false;
     void op.exited.then(() => (exited = true));

@@ -20,6 +20,8 @@ export interface BenchOptions {
     unpooledBaseline: boolean;
     /** Concurrency of untimed fixture creation and cleanup. */
     fixtureConcurrency: number;
+    /** The operator script: the compiled `dist/src/main.js` the image runs (default, built first) or `src/main.ts`. */
+    operatorEntry: string;
 }
 
 function int(name: string, min: number, max: number): (v: string) => number {
@@ -70,6 +72,11 @@ export function parseOptions(argv: string[]): BenchOptions {
             [] as string[],
         )
         .option('--no-unpooled-baseline', 'skip the secondary baseline without connection reuse')
+        .option(
+            '--operator-entry <path>',
+            'operator script: dist/src/main.js (compiled first, as the image runs it) or src/main.ts',
+            'dist/src/main.js',
+        )
         .exitOverride();
     cmd.parse(argv, { from: 'user' });
     const o = cmd.opts<BenchOptions>();

@@ -66,6 +66,11 @@ export interface OperatorOptions {
      * HTTP, so tests read counters without a token; `metricsUrl` says which).
      */
     secureMetrics?: boolean;
+    /**
+     * The script to run, relative to the repository: `src/main.ts` (default; Node strips the types) or the compiled
+     * `dist/src/main.js` that the image runs (the benchmarks use it: no TypeScript loader in the measured process).
+     */
+    entry?: string;
 }
 
 export async function startOperatorProcess(cp: ControlPlane, o: OperatorOptions): Promise<OperatorProcess> {
@@ -73,11 +78,12 @@ export async function startOperatorProcess(cp: ControlPlane, o: OperatorOptions)
     const name = o.name ?? 'operator';
     const logPath = join(cp.state.runDir, 'logs', `${name}-${Date.now()}.log`);
     const log = createWriteStream(logPath);
+    const entry = o.entry ?? 'src/main.ts';
     const child = spawn(
         NODE,
         [
             ...(o.nodeArgs ?? []),
-            join(REPO, 'src', 'main.ts'),
+            join(REPO, entry),
             'run',
             `--kubeconfig=${o.kubeconfig}`,
             `--metrics-bind-address=127.0.0.1:${metricsPort}`,
@@ -91,10 +97,7 @@ export async function startOperatorProcess(cp: ControlPlane, o: OperatorOptions)
     child.stdout.pipe(log);
     child.stderr.pipe(log);
     const pid = child.pid!;
-    await appendFile(
-        join(cp.state.runDir, PIDS_FILE),
-        JSON.stringify({ name, pid, match: 'src/main.ts' }) + '\n',
-    );
+    await appendFile(join(cp.state.runDir, PIDS_FILE), JSON.stringify({ name, pid, match: entry }) + '\n');
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const healthUrl = `http://127.0.0.1:${healthPort}`;
     const metricsUrl = `${o.secureMetrics ? 'https' : 'http'}://127.0.0.1:${metricsPort}/metrics`;
@@ -105,7 +108,7 @@ export async function startOperatorProcess(cp: ControlPlane, o: OperatorOptions)
         logPath,
         exited,
         async stop() {
-            await stopProcess({ name, pid, match: 'src/main.ts' }, 40_000);
+            await stopProcess({ name, pid, match: entry }, 40_000);
             return exited;
         },
         async kill() {
