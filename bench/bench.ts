@@ -30,7 +30,7 @@ import type { Trackers } from './converge.ts';
 import { namespaceNames } from './fixture.ts';
 import { clientsFor, createNamespaces, sleep } from './kube.ts';
 import type { Clients } from './kube.ts';
-import { scrape, startBenchOperator, takeHeapSnapshot, waitSettled } from './operator.ts';
+import { deploymentEnv, scrape, startBenchOperator, takeHeapSnapshot, waitSettled } from './operator.ts';
 import { parseOptions } from './options.ts';
 import { cpuSeconds, memoryBreakdown, RssSampler } from './proc.ts';
 import { formatTable, tableRows, writeResult } from './report.ts';
@@ -243,7 +243,7 @@ try {
             cpuModel: cpus()[0]?.model ?? 'unknown',
             loadAvgAtStart: loadavg(),
         },
-        options: { ...opts },
+        options: { ...opts, operatorEnv: deploymentEnv() },
         code,
         baselineConnections: 'pooled',
         baseline,

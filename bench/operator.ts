@@ -1,6 +1,7 @@
 /**
- * Runs the operator for the benchmark: the real `src/main.ts run` child process under its own ServiceAccount and
- * exactly the RBAC of config/rbac (test/support/operator.ts), with optional V8 diagnostics (CPU profile, heap
+ * Runs the operator for the benchmark: the real `run` child process (the compiled `dist/src/main.js` the image runs,
+ * with the literal environment of config/manager's container, heap settings included) under its own
+ * ServiceAccount and exactly the RBAC of config/rbac (test/support/operator.ts), with optional V8 diagnostics (CPU profile, heap
  * snapshot on SIGUSR2), and a "settled" detector read from the operator's own Prometheus metrics (queues empty,
  * no worker busy, write counter unchanged for a quiet period).
  *
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { ControlPlane } from '../test/controlplane/controlplane.ts';
 import { metricValue, startOperatorProcess } from '../test/support/operator.ts';
+import { managerContainer, managerDeployment } from '../test/support/podman.ts';
 import type { OperatorProcess } from '../test/support/operator.ts';
 import { sleep } from './kube.ts';
 
@@ -45,6 +47,18 @@ export function diagnosticNodeArgs(
     return args;
 }
 
+/**
+ * The literal environment of the Deployment's manager container (config/manager/manager.yaml): NODE_OPTIONS (heap
+ * settings), MALLOC_ARENA_MAX, NODE_ENV. The bench runs the operator with it, so it measures what ships; `valueFrom`
+ * entries (pod name, namespace) have no meaning outside a pod and are left out.
+ */
+export function deploymentEnv(): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const e of managerContainer(managerDeployment()).container.env ?? [])
+        if (e.value !== undefined) env[e.name] = e.value;
+    return env;
+}
+
 export async function startBenchOperator(
     cp: ControlPlane,
     o: BenchOperatorOptions,
@@ -56,6 +70,7 @@ export async function startBenchOperator(
         args: [`--concurrency=${o.concurrency}`, '--log-level=info'],
         nodeArgs: [...diagnosticNodeArgs(o), ...(o.nodeArgs ?? [])],
         waitReady: false,
+        env: deploymentEnv(),
         ...(o.entry ? { entry: o.entry } : {}),
     });
     let exited = false;
