@@ -27,7 +27,7 @@ import { realClock } from '../runtime/clock.ts';
 import type { Clock, TimerHandle } from '../runtime/clock.ts';
 import { loadPooledKubeConfig, PooledKubeConfig } from '../runtime/kubeconfig.ts';
 import { Resync } from '../runtime/resync.ts';
-import { TerminalError, Workqueue } from '../runtime/workqueue.ts';
+import { Workqueue } from '../runtime/workqueue.ts';
 import type { ReconcileReport, WorkqueueMetrics } from '../runtime/workqueue.ts';
 import { allInformers, createInformers, viewOf, writerOf } from './cluster.ts';
 import type { Informers } from './cluster.ts';
@@ -133,6 +133,8 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
     let stopping = false;
     /** When a namespace was first seen, for the creation → default-deny latency histogram. */
     const firstSeen = new Map<string, number>();
+    /** Per namespace being reconciled: how many profiles its reconcile touched (cleared when it ends). */
+    const touchedBy = new Map<string, number>();
 
     // The queues are created before the informers so handlers can enqueue; nothing runs until `active`.
     const reconcilers: { ns?: NamespaceReconciler; profile?: ProfileReconciler } = {};
@@ -153,33 +155,28 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         metrics: queueMetrics(metrics, NS_CONTROLLER),
         onResult: onResult(NS_CONTROLLER),
         reconcile: async (key, ctx) => {
-            const res = await reconcilers.ns!.reconcile(
-                key,
-                reconcileLogger(log, {
-                    controller: NS_CONTROLLER,
-                    namespace: key,
-                    reconcileID: ctx.reconcileID,
-                }),
-            );
-            for (const p of res.profiles) profileQueue.addAfter(p, settings.statusDelayMs);
-            const seen = firstSeen.get(key);
-            if (seen !== undefined && !res.error) {
-                const hasDeny = view
-                    .networkPolicies(key)
-                    .some((np) => np.metadata?.name === NAME_DEFAULT_DENY);
-                if (hasDeny || res.profiles.length === 0) {
-                    if (hasDeny) metrics.namespaceIsolationLatency.observe((clock.now() - seen) / 1000);
-                    firstSeen.delete(key);
+            try {
+                const result = await reconcilers.ns!.reconcile(
+                    key,
+                    reconcileLogger(log, {
+                        controller: NS_CONTROLLER,
+                        namespace: key,
+                        reconcileID: ctx.reconcileID,
+                    }),
+                );
+                const seen = firstSeen.get(key);
+                if (seen !== undefined) {
+                    const hasDeny = view
+                        .networkPolicies(key)
+                        .some((np) => np.metadata?.name === NAME_DEFAULT_DENY);
+                    if (hasDeny || !touchedBy.get(key)) {
+                        if (hasDeny) metrics.namespaceIsolationLatency.observe((clock.now() - seen) / 1000);
+                        firstSeen.delete(key);
+                    }
                 }
-            }
-            if (res.error) {
-                log.debug('namespace reconcile error', {
-                    namespace: key,
-                    reconcileID: ctx.reconcileID,
-                    ...errorFields(res.error),
-                });
-                if (res.terminal) throw new TerminalError(res.error.message, { cause: res.error });
-                throw res.error;
+                return result;
+            } finally {
+                touchedBy.delete(key);
             }
         },
     });
@@ -189,13 +186,11 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         clock,
         metrics: queueMetrics(metrics, PROFILE_CONTROLLER),
         onResult: onResult(PROFILE_CONTROLLER),
-        reconcile: async (key) => {
-            const res = await reconcilers.profile!.reconcile(key);
-            for (const ns of res.namespaces) namespaceQueue.add(ns);
-            if (res.statusWritten) updateProfileGauges();
-            return res.requeueAfterMs ? { requeueAfterMs: res.requeueAfterMs } : undefined;
-        },
+        reconcile: (key) => reconcilers.profile!.reconcile(key),
     });
+
+    metrics.registerWorkqueue(NS_CONTROLLER, NS_CONTROLLER, namespaceQueue);
+    metrics.registerWorkqueue(PROFILE_CONTROLLER, PROFILE_CONTROLLER, profileQueue);
 
     // Set once the alignment report exists (below); every event it depends on marks it stale.
     let alignmentTouch: () => void = () => undefined;
@@ -300,6 +295,10 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         outcomes,
         events,
         settings: settings.plan,
+        profilesTouched: (ns, profiles) => {
+            for (const p of profiles) profileQueue.addAfter(p, settings.statusDelayMs);
+            touchedBy.set(ns, profiles.length);
+        },
         onDriftCorrected: (kind) => metrics.driftCorrections.inc({ kind }),
         onDriftDetected: (kind) => metrics.driftDetected.inc({ kind }),
         onApplyResult: (kind, result) => metrics.applyTotal.inc({ kind, result }),
@@ -320,6 +319,8 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         events,
         settings: settings.plan,
         now: () => new Date(clock.now()),
+        namespacesChanged: (namespaces) => namespaces.forEach((ns) => namespaceQueue.add(ns)),
+        onStatusWritten: () => updateProfileGauges(),
         alignment: (profile) => alignment.gapsFor(profile),
     });
 

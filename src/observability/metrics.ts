@@ -65,6 +65,12 @@ export interface MetricsOptions {
 
 type WorkqueueLabels = 'name' | 'controller';
 
+/** What a workqueue reports about its in-flight work, read at each scrape. */
+export interface WorkqueueProgress {
+    unfinishedWorkSeconds(): number;
+    longestRunningProcessorSeconds(): number;
+}
+
 /** All metrics of one operator process, on one registry. */
 export class Metrics {
     readonly registry: Registry;
@@ -104,7 +110,14 @@ export class Metrics {
     readonly applyTotal: Counter<'kind' | 'result'>;
     readonly writesTotal: Counter<'verb' | 'kind'>;
 
+    /** Queues whose in-flight work the two progress gauges read at scrape time, by `name/controller`. */
+    readonly #progress = new Map<
+        string,
+        { labels: Record<WorkqueueLabels, string>; source: WorkqueueProgress }
+    >();
+
     constructor(options: MetricsOptions = {}) {
+        const progress = this.#progress;
         const registry = new Registry();
         this.registry = registry;
         const registers = [registry];
@@ -200,12 +213,22 @@ export class Metrics {
                 'work_duration. Large values indicate stuck workers.',
             labelNames: wq,
             registers,
+            // client-go refreshes these every 500 ms; reading the queue at scrape time is exact and costs nothing
+            // between scrapes.
+            collect() {
+                for (const { labels, source } of progress.values())
+                    this.set(labels, source.unfinishedWorkSeconds());
+            },
         });
         this.workqueueLongestRunningProcessor = new Gauge({
             name: 'workqueue_longest_running_processor_seconds',
             help: 'How many seconds the longest running processor of the workqueue has been running.',
             labelNames: wq,
             registers,
+            collect() {
+                for (const { labels, source } of progress.values())
+                    this.set(labels, source.longestRunningProcessorSeconds());
+            },
         });
 
         this.leaderElectionMasterStatus = new Gauge({
@@ -313,9 +336,14 @@ export class Metrics {
         this.activeWorkers.set({ controller }, 0);
     }
 
-    /** Pre-initialise the series of one workqueue (`name` is the queue, `controller` its owner). */
-    registerWorkqueue(name: string, controller: string): void {
+    /**
+     * Pre-initialise the series of one workqueue (`name` is the queue, `controller` its owner); with `progress`,
+     * `workqueue_unfinished_work_seconds` and `workqueue_longest_running_processor_seconds` report its in-flight
+     * work at every scrape.
+     */
+    registerWorkqueue(name: string, controller: string, progress?: WorkqueueProgress): void {
         const labels = { name, controller };
+        if (progress) this.#progress.set(`${name}/${controller}`, { labels, source: progress });
         this.workqueueDepth.set(labels, 0);
         this.workqueueAdds.inc(labels, 0);
         this.workqueueRetries.inc(labels, 0);

@@ -10,7 +10,7 @@
  */
 
 import type { IsolationProfile } from '../api/types.ts';
-import { effectiveNetwork } from './effective.ts';
+import { effectiveNetwork } from '../api/defaults.ts';
 import { networkPoliciesFor } from './networkpolicies.ts';
 import type { DesiredObject, ObjectContext } from './objects.ts';
 import type { ServiceAccountInfo } from './rolebindings.ts';

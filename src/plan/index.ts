@@ -49,9 +49,6 @@ export {
     serviceAccountBindingName,
 } from './names.ts';
 
-export type { EffectiveNetwork } from './effective.ts';
-export { effectiveNetwork } from './effective.ts';
-
 export type {
     DesiredObject,
     GeneratedKind,
@@ -86,10 +83,11 @@ export { matchingServiceAccounts } from './rolebindings.ts';
 export type { PlanInput } from './desired.ts';
 export { compareObjects, plan } from './desired.ts';
 
-export type { Actions, ExistingObjects, ManagerEntry, ObjectRef } from './diff.ts';
+export type { Actions, Change, ExistingObjects, ManagerEntry, Removal } from './diff.ts';
 export {
     differences,
     isGenerated,
+    isOwnFieldManager,
     lastForeignManager,
     nameOf,
     needsApply,
