@@ -15,23 +15,18 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 
 /** `controller_runtime_reconcile_total{result}` values. */
 export const RECONCILE_RESULTS = ['success', 'error', 'requeue', 'requeue_after'] as const;
-export type ReconcileResult = (typeof RECONCILE_RESULTS)[number];
 
 /** Kinds the operator generates (`managed_objects`, drift and apply metrics). */
 export const MANAGED_KINDS = ['NetworkPolicy', 'RoleBinding'] as const;
-export type ManagedKind = (typeof MANAGED_KINDS)[number];
 
 /** Profile condition types counted by `isolation_operator_profiles{condition}`. */
 export const PROFILE_CONDITIONS = ['Ready', 'Stalled', 'Reconciling', 'Conflict', 'DriftDetected'] as const;
-export type ProfileCondition = (typeof PROFILE_CONDITIONS)[number];
 
 /** `isolation_operator_apply_total{result}` values: applied, skipped as already converged, or failed. */
 export const APPLY_RESULTS = ['applied', 'unchanged', 'error'] as const;
-export type ApplyResult = (typeof APPLY_RESULTS)[number];
 
 /** `isolation_operator_writes_total{verb}`: every mutating request the operator sends. */
 export const WRITE_VERBS = ['apply', 'create', 'update', 'patch', 'delete'] as const;
-export type WriteVerb = (typeof WRITE_VERBS)[number];
 
 /** `isolation_operator_writes_total{kind}`, pre-initialised for the kinds the operator writes. */
 export const WRITE_KINDS = [
@@ -42,7 +37,6 @@ export const WRITE_KINDS = [
     'Event',
     'Lease',
 ] as const;
-export type WriteKind = (typeof WRITE_KINDS)[number];
 
 /** controller-runtime's reconcile-time buckets: 5 ms .. 60 s. */
 export const RECONCILE_TIME_BUCKETS = [

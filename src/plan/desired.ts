@@ -21,7 +21,6 @@ import type { PlanSettings } from './settings.ts';
 import { resolvePlanSettings } from './settings.ts';
 
 export type { PlanSettings } from './settings.ts';
-export { DEFAULT_PLAN_SETTINGS } from './settings.ts';
 
 export interface PlanInput {
     namespace: NamespaceInfo;
