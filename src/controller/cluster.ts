@@ -37,7 +37,8 @@ import {
 } from '../api/types.ts';
 import type { IsolationProfile, IsolationProfileStatus } from '../api/types.ts';
 import type { DesiredObject } from '../plan/index.ts';
-import { ApplyClient, isNotFound } from '../runtime/apply.ts';
+import { ApplyClient } from '../runtime/apply.ts';
+import { isConflict, isNotFound } from '../runtime/errors.ts';
 import type { WriteVerb } from '../runtime/apply.ts';
 import { listWatchFactory, SupervisedInformer } from '../runtime/informer.ts';
 import { listAllPages } from '../runtime/pager.ts';
@@ -228,7 +229,7 @@ export function writerOf(
 ): ClusterWriter {
     const objects = KubernetesObjectApi.makeApiClient(kc);
     const custom = kc.makeApiClient(CustomObjectsApi);
-    const client = new ApplyClient({ objects, customObjects: custom, fieldManager: FIELD_MANAGER, onWrite });
+    const client = new ApplyClient({ objects, fieldManager: FIELD_MANAGER, onWrite });
     const labelClient = new ApplyClient({ objects, fieldManager: NAMESPACE_LABEL_MANAGER, onWrite });
     const finalizerClient = new ApplyClient({ objects, fieldManager: FINALIZER_MANAGER, onWrite });
 
@@ -295,7 +296,7 @@ export function writerOf(
                 recent.deleted(kind, { metadata: { name, namespace, resourceVersion } });
             } catch (err) {
                 // The object was replaced (another uid) or already gone: nothing of ours to delete.
-                if (!isNotFound(err) && (err as { code?: number }).code !== 409) throw err;
+                if (!isNotFound(err) && !isConflict(err)) throw err;
             }
         },
         async labelNamespace(namespace, profile) {

@@ -1,6 +1,7 @@
 /**
- * The manager wires the operator: informers → two workqueues (namespaces, profiles) → reconcilers → writes and
- * status, plus resync, leader election, metrics/health endpoints and graceful shutdown.
+ * The manager runs the operator: the controller description (src/controller/watches.ts: which watched kind wakes
+ * which key on which queue) over the informers, two controllers (a workqueue and its reconciler each: namespaces
+ * and profiles), resync, leader election, metrics/health endpoints and graceful shutdown.
  *
  * Start-up order matters for the zero-write promise: informers start at once (standbys keep warm caches), but no
  * key is reconciled until every informer has synced AND this replica leads; then every namespace and profile is
@@ -10,11 +11,10 @@
  */
 import { AuthenticationV1Api, AuthorizationV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { KubernetesObject, V1Namespace } from '@kubernetes/client-node';
+import type { V1Namespace } from '@kubernetes/client-node';
 
-import { LABEL_PROFILE, NAMESPACE_NAME_LABEL } from '../api/types.ts';
-import type { IsolationProfile } from '../api/types.ts';
-import { NAME_DEFAULT_DENY, selects } from '../plan/index.ts';
+import { NAMESPACE_NAME_LABEL } from '../api/types.ts';
+import { NAME_DEFAULT_DENY } from '../plan/index.ts';
 import { createLogger, errorFields, reconcileLogger } from '../observability/logger.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
@@ -27,17 +27,22 @@ import { realClock } from '../runtime/clock.ts';
 import type { Clock, TimerHandle } from '../runtime/clock.ts';
 import { loadPooledKubeConfig, PooledKubeConfig } from '../runtime/kubeconfig.ts';
 import { Resync } from '../runtime/resync.ts';
-import { TerminalError, Workqueue } from '../runtime/workqueue.ts';
+import { Workqueue } from '../runtime/workqueue.ts';
+import type { ReconcileFn } from '../runtime/workqueue.ts';
+import type { InformerEventType } from '../runtime/informer.ts';
 import type { ReconcileReport, WorkqueueMetrics } from '../runtime/workqueue.ts';
 import { allInformers, createInformers, viewOf, writerOf } from './cluster.ts';
 import type { Informers } from './cluster.ts';
 import { profileEvents } from './events.ts';
 import { leaderElection } from './leader.ts';
+import type { Leadership } from './leader.ts';
 import { NamespaceReconciler } from './namespace-reconciler.ts';
 import { OutcomeStore } from './outcomes.ts';
 import { AlignmentReport } from './alignment.ts';
 import { ProfileReconciler } from './profile-reconciler.ts';
 import type { ClusterView } from './ports.ts';
+import { handlersFor, operatorWatches } from './watches.ts';
+import type { QueueName, Watches } from './watches.ts';
 import { RecentWrites } from './recent-writes.ts';
 import type { OperatorSettings } from './settings.ts';
 
@@ -83,277 +88,124 @@ function secureMetrics(kc: KubeConfig, tls: ServingCert) {
     };
 }
 
-/** Namespaces a profile event must revisit: selected now, labelled with it, or holding an outcome of it. */
-export function namespacesOfProfile(
-    view: ClusterView,
-    outcomes: OutcomeStore,
-    profile: IsolationProfile,
-): string[] {
-    const out = new Set<string>();
-    const name = profile.metadata.name;
-    for (const ns of view.namespaces()) {
-        const n = ns.metadata?.name;
-        if (!n) continue;
-        const labels = ns.metadata?.labels ?? {};
-        if (labels[LABEL_PROFILE] === name || selects(profile, { name: n, labels })) out.add(n);
+/** One controller: a queue name, its worker count and the reconcile its workers run. */
+interface ControllerSpec {
+    name: string;
+    concurrency: number;
+    reconcile: ReconcileFn;
+}
+
+/** A workqueue for a controller, with its metrics and its failures logged with the reconcileID. */
+function startController(spec: ControllerSpec, metrics: Metrics, log: Logger, clock: Clock): Workqueue {
+    const queue = new Workqueue({
+        name: spec.name,
+        concurrency: spec.concurrency,
+        clock,
+        reconcile: spec.reconcile,
+        metrics: queueMetrics(metrics, spec.name),
+        onResult: (r: ReconcileReport) => {
+            if (r.outcome !== 'error') return;
+            log.warn('reconcile failed', {
+                controller: spec.name,
+                key: r.key,
+                reconcileID: r.reconcileID,
+                terminal: r.terminal === true,
+                ...errorFields(r.error),
+            });
+        },
+    });
+    metrics.maxConcurrentReconciles.set({ controller: spec.name }, spec.concurrency);
+    metrics.registerWorkqueue(spec.name, spec.name, queue);
+    return queue;
+}
+
+/**
+ * Where the description's keys go. The queues are registered once the reconcilers exist (which themselves enqueue
+ * into the other queue), and keys flow only while `active` (this replica leads and every cache has synced).
+ */
+class Queues {
+    active = false;
+    #byName = new Map<QueueName, Workqueue>();
+
+    register(name: QueueName, queue: Workqueue): Workqueue {
+        this.#byName.set(name, queue);
+        return queue;
     }
-    for (const o of outcomes.forProfile(name)) out.add(o.namespace);
-    return [...out];
-}
-
-export interface Operator {
-    metrics: Metrics;
-    informers: Informers;
-    namespaceQueue: Workqueue;
-    profileQueue: Workqueue;
-    /** Resolves after shutdown completes. */
-    stop(): Promise<void>;
-    /** Resolves with the exit code once the operator stops (signal, lost leadership). */
-    done: Promise<number>;
-}
-
-export interface StartOptions {
-    kubeConfig?: KubeConfig;
-    logger?: Logger;
-    clock?: Clock;
-    /** Install SIGTERM/SIGINT handlers (default true for the CLI). */
-    handleSignals?: boolean;
-}
-
-export async function startOperator(settings: OperatorSettings, opts: StartOptions = {}): Promise<Operator> {
-    const log = opts.logger ?? createLogger({ level: settings.logLevel, format: settings.logFormat });
-    const clock = opts.clock ?? realClock;
-    const kc = opts.kubeConfig ?? loadKubeConfig(settings.kubeconfig);
-    const metrics = createMetrics({ controllers: [NS_CONTROLLER, PROFILE_CONTROLLER] });
-    metrics.maxConcurrentReconciles.set({ controller: NS_CONTROLLER }, settings.concurrency);
-    metrics.maxConcurrentReconciles.set({ controller: PROFILE_CONTROLLER }, 1);
-
-    const outcomes = new OutcomeStore();
-    let active = false;
-    let stopping = false;
-    /** When a namespace was first seen, for the creation → default-deny latency histogram. */
-    const firstSeen = new Map<string, number>();
-
-    // The queues are created before the informers so handlers can enqueue; nothing runs until `active`.
-    const reconcilers: { ns?: NamespaceReconciler; profile?: ProfileReconciler } = {};
-    const onResult = (controller: string) => (r: ReconcileReport) => {
-        if (r.outcome !== 'error') return;
-        log.warn('reconcile failed', {
-            controller,
-            key: r.key,
-            reconcileID: r.reconcileID,
-            terminal: r.terminal === true,
-            ...errorFields(r.error),
-        });
-    };
-    const namespaceQueue: Workqueue = new Workqueue({
-        name: NS_CONTROLLER,
-        concurrency: settings.concurrency,
-        clock,
-        metrics: queueMetrics(metrics, NS_CONTROLLER),
-        onResult: onResult(NS_CONTROLLER),
-        reconcile: async (key, ctx) => {
-            const res = await reconcilers.ns!.reconcile(
-                key,
-                reconcileLogger(log, {
-                    controller: NS_CONTROLLER,
-                    namespace: key,
-                    reconcileID: ctx.reconcileID,
-                }),
-            );
-            for (const p of res.profiles) profileQueue.addAfter(p, settings.statusDelayMs);
-            const seen = firstSeen.get(key);
-            if (seen !== undefined && !res.error) {
-                const hasDeny = view
-                    .networkPolicies(key)
-                    .some((np) => np.metadata?.name === NAME_DEFAULT_DENY);
-                if (hasDeny || res.profiles.length === 0) {
-                    if (hasDeny) metrics.namespaceIsolationLatency.observe((clock.now() - seen) / 1000);
-                    firstSeen.delete(key);
-                }
-            }
-            if (res.error) {
-                log.debug('namespace reconcile error', {
-                    namespace: key,
-                    reconcileID: ctx.reconcileID,
-                    ...errorFields(res.error),
-                });
-                if (res.terminal) throw new TerminalError(res.error.message, { cause: res.error });
-                throw res.error;
-            }
-        },
-    });
-    const profileQueue: Workqueue = new Workqueue({
-        name: PROFILE_CONTROLLER,
-        concurrency: 1,
-        clock,
-        metrics: queueMetrics(metrics, PROFILE_CONTROLLER),
-        onResult: onResult(PROFILE_CONTROLLER),
-        reconcile: async (key) => {
-            const res = await reconcilers.profile!.reconcile(key);
-            for (const ns of res.namespaces) namespaceQueue.add(ns);
-            if (res.statusWritten) updateProfileGauges();
-            return res.requeueAfterMs ? { requeueAfterMs: res.requeueAfterMs } : undefined;
-        },
-    });
-
-    // Set once the alignment report exists (below); every event it depends on marks it stale.
-    let alignmentTouch: () => void = () => undefined;
-    const enqueueNs = (name: string | undefined) => {
-        alignmentTouch();
-        if (active && name) namespaceQueue.add(name);
-    };
-    const onProfile = (p: IsolationProfile) => {
-        alignmentTouch();
-        if (!active) return;
-        profileQueue.add(p.metadata.name);
-        for (const ns of namespacesOfProfile(view, outcomes, p)) namespaceQueue.add(ns);
-    };
-    // Generation filter (controller-runtime's GenerationChangedPredicate, plus deletion): an update that changes
-    // neither the spec (metadata.generation) nor the deletion state — the echo of a status write, a finalizer,
-    // a label — changes nothing any reconcile reads, so it enqueues nothing. Without it every status write came
-    // back as an event that re-enqueued every namespace of the profile.
-    const profileState = new Map<string, string>();
-    const stateOf = (p: IsolationProfile) =>
-        `${p.metadata.generation ?? 0}|${p.metadata.deletionTimestamp ?? ''}`;
-    const onProfileChange = (p: IsolationProfile) => {
-        const state = stateOf(p);
-        if (profileState.get(p.metadata.name) === state) return;
-        profileState.set(p.metadata.name, state);
-        onProfile(p);
-    };
-    const onProfileDelete = (p: IsolationProfile) => {
-        profileState.delete(p.metadata.name);
-        onProfile(p);
-    };
-    // Read-your-writes overlay; it also recognises the watch echo of the operator's own writes, which needs no
-    // reconcile (at convergence that halves the reconciles: every write would otherwise come back as an event).
-    const recent = new RecentWrites(() => clock.now());
-    const byNamespace = {
-        onAdd: (o: KubernetesObject) => enqueueNs(o.metadata?.namespace),
-        onUpdate: (o: KubernetesObject) => enqueueNs(o.metadata?.namespace),
-        onDelete: (o: KubernetesObject) => enqueueNs(o.metadata?.namespace),
-    };
-    const generated = (kind: 'NetworkPolicy' | 'RoleBinding') => ({
-        // Echoes of our own writes need no reconcile but do change what the alignment check reads.
-        onAdd: (o: KubernetesObject) =>
-            (alignmentTouch(), recent.isEcho(kind, o)) || enqueueNs(o.metadata?.namespace),
-        onUpdate: (o: KubernetesObject) =>
-            (alignmentTouch(), recent.isEcho(kind, o)) || enqueueNs(o.metadata?.namespace),
-        onDelete: (o: KubernetesObject) => enqueueNs(o.metadata?.namespace),
-    });
-    const informers = createInformers(
-        kc,
-        {
-            profile: { onAdd: onProfileChange, onUpdate: onProfileChange, onDelete: onProfileDelete },
-            namespace: {
-                onAdd: (ns: V1Namespace) => {
-                    const name = ns.metadata?.name;
-                    const created = Date.parse(String(ns.metadata?.creationTimestamp ?? ''));
-                    if (name && active && Number.isFinite(created) && clock.now() - created < 60_000)
-                        firstSeen.set(name, clock.now());
-                    enqueueNs(name);
-                },
-                onUpdate: (ns: V1Namespace) =>
-                    (alignmentTouch(), recent.isEcho('Namespace', ns)) || enqueueNs(ns.metadata?.name),
-                onDelete: (ns: V1Namespace) => {
-                    firstSeen.delete(ns.metadata?.name ?? '');
-                    enqueueNs(ns.metadata?.name);
-                },
-            },
-            serviceAccount: byNamespace,
-            networkPolicy: generated('NetworkPolicy'),
-            roleBinding: generated('RoleBinding'),
-            clusterRole: {
-                onAdd: () => active && view.profiles().forEach((p) => profileQueue.add(p.metadata.name)),
-                onDelete: () => active && view.profiles().forEach((p) => profileQueue.add(p.metadata.name)),
-            },
-        },
-        (resource) => {
-            // Pre-initialised per resource so rate() and increase() work from the first scrape.
-            for (const reason of ['expired', 'restart'] as const)
-                metrics.informerRelists.inc({ resource, reason }, 0);
-            return {
-                onUp: () => metrics.informerUp.set({ resource }, 1),
-                onRelist: (reason) => metrics.informerRelists.inc({ resource, reason }),
-                onDown: (err, restartInMs) => {
-                    metrics.informerUp.set({ resource }, 0);
-                    if (!stopping)
-                        log.warn('informer stopped; restarting', {
-                            resource,
-                            restartInMs,
-                            ...errorFields(err),
-                        });
-                },
-            };
-        },
-        settings.listPageSize,
-    );
-    const view = viewOf(informers, recent);
-    const writer = writerOf(kc, recent, (verb, kind) =>
-        metrics.writesTotal.inc({ verb: verb === 'status' ? 'patch' : verb, kind }),
-    );
-    const events = profileEvents(kc, log, clock);
-    reconcilers.ns = new NamespaceReconciler({
-        view,
-        writer,
-        outcomes,
-        events,
-        settings: settings.plan,
-        onDriftCorrected: (kind) => metrics.driftCorrections.inc({ kind }),
-        onDriftDetected: (kind) => metrics.driftDetected.inc({ kind }),
-        onApplyResult: (kind, result) => metrics.applyTotal.inc({ kind, result }),
-        bindableRoles: settings.bindableRoles,
-    });
-    const alignment = new AlignmentReport({
-        view,
-        now: () => clock.now(),
-        onComputed: (byKind) => {
-            for (const [kind, n] of Object.entries(byKind)) metrics.alignmentGaps.set({ kind }, n);
-        },
-    });
-    alignmentTouch = () => alignment.touch();
-    reconcilers.profile = new ProfileReconciler({
-        view,
-        writer,
-        outcomes,
-        events,
-        settings: settings.plan,
-        now: () => new Date(clock.now()),
-        alignment: (profile) => alignment.gapsFor(profile),
-    });
-
-    function updateProfileGauges(): void {
-        const counts: Record<string, number> = {
-            Ready: 0,
-            Stalled: 0,
-            Reconciling: 0,
-            Conflict: 0,
-            DriftDetected: 0,
-        };
-        let conflicted = 0;
-        for (const p of view.profiles()) {
-            for (const c of p.status?.conditions ?? [])
-                if (c.status === 'True' && c.type in counts) counts[c.type]!++;
-            conflicted += p.status?.namespaces?.conflicted ?? 0;
-        }
-        for (const [condition, n] of Object.entries(counts)) metrics.profiles.set({ condition }, n);
-        metrics.conflicts.set(conflicted);
-        metrics.managedObjects.set({ kind: 'NetworkPolicy' }, informers.networkPolicies.list().length);
-        metrics.managedObjects.set({ kind: 'RoleBinding' }, informers.roleBindings.list().length);
+    add(name: QueueName, key: string, afterMs = 0): void {
+        this.#byName.get(name)?.addAfter(key, afterMs);
     }
+    all(): Workqueue[] {
+        return [...this.#byName.values()];
+    }
+}
 
-    const enqueueAll = () => {
-        for (const ns of view.namespaces()) if (ns.metadata?.name) namespaceQueue.add(ns.metadata.name);
-        for (const p of view.profiles()) profileQueue.add(p.metadata.name);
-        updateProfileGauges();
+/** The creation → default-deny latency of new namespaces (isolation_operator_namespace_isolation_latency_seconds). */
+class IsolationLatency {
+    /** When a new namespace was first seen. */
+    readonly #firstSeen = new Map<string, number>();
+    /** Per namespace being reconciled: how many profiles its reconcile touched (cleared when it ends). */
+    readonly #touched = new Map<string, number>();
+    readonly #clock: Clock;
+    readonly #observe: (seconds: number) => void;
+
+    constructor(clock: Clock, observe: (seconds: number) => void) {
+        this.#clock = clock;
+        this.#observe = observe;
+    }
+    /** A namespace event; only namespaces created within the last minute are timed. */
+    seen(event: InformerEventType, ns: V1Namespace): void {
+        const name = ns.metadata?.name;
+        if (!name) return;
+        if (event === 'delete') this.#firstSeen.delete(name);
+        if (event !== 'add') return;
+        const created = Date.parse(String(ns.metadata?.creationTimestamp ?? ''));
+        if (Number.isFinite(created) && this.#clock.now() - created < 60_000)
+            this.#firstSeen.set(name, this.#clock.now());
+    }
+    touched(namespace: string, profiles: number): void {
+        this.#touched.set(namespace, profiles);
+    }
+    /** After a successful reconcile: observe once the default-deny exists, forget if no profile touches it. */
+    reconciled(namespace: string, view: ClusterView): void {
+        const seen = this.#firstSeen.get(namespace);
+        if (seen === undefined) return;
+        const hasDeny = view.networkPolicies(namespace).some((np) => np.metadata?.name === NAME_DEFAULT_DENY);
+        if (hasDeny) this.#observe((this.#clock.now() - seen) / 1000);
+        if (hasDeny || !this.#touched.get(namespace)) this.#firstSeen.delete(namespace);
+    }
+    done(namespace: string): void {
+        this.#touched.delete(namespace);
+    }
+}
+
+function updateProfileGauges(metrics: Metrics, view: ClusterView, informers: Informers): void {
+    const counts: Record<string, number> = {
+        Ready: 0,
+        Stalled: 0,
+        Reconciling: 0,
+        Conflict: 0,
+        DriftDetected: 0,
     };
-    const resync = new Resync({
-        intervalMs: settings.resyncPeriodMs,
-        clock,
-        callback: () => (active ? enqueueAll() : undefined),
-    });
+    let conflicted = 0;
+    for (const p of view.profiles()) {
+        for (const c of p.status?.conditions ?? [])
+            if (c.status === 'True' && c.type in counts) counts[c.type]!++;
+        conflicted += p.status?.namespaces?.conflicted ?? 0;
+    }
+    for (const [condition, n] of Object.entries(counts)) metrics.profiles.set({ condition }, n);
+    metrics.conflicts.set(conflicted);
+    metrics.managedObjects.set({ kind: 'NetworkPolicy' }, informers.networkPolicies.list().length);
+    metrics.managedObjects.set({ kind: 'RoleBinding' }, informers.roleBindings.list().length);
+}
 
+/** `/metrics` (HTTPS with delegated auth when secure) and the health probes; `/readyz` waits for every cache. */
+async function serveEndpoints(
+    settings: OperatorSettings,
+    kc: KubeConfig,
+    metrics: Metrics,
+    informers: Informers,
+    log: Logger,
+): Promise<{ close(): Promise<void> }> {
     const metricsCert = settings.metricsSecure
         ? await servingCert(settings.metricsCertDir || undefined)
         : undefined;
@@ -386,6 +238,187 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
                   { onError: (err) => log.warn('metrics certificate not reloaded', errorFields(err)) },
               )
             : undefined;
+    return {
+        close: async () => {
+            certWatch?.stop();
+            await server.close();
+        },
+    };
+}
+
+/** Stop taking work and let in-flight reconciles finish; past `timeoutMs`, abort them. */
+async function drainQueues(queues: Workqueue[], timeoutMs: number, clock: Clock, log: Logger): Promise<void> {
+    log.info('shutting down: finishing in-flight reconciles');
+    const drain = Promise.all(queues.map((q) => q.shutDown()));
+    let timer: TimerHandle | undefined;
+    const timedOut = await Promise.race([
+        drain.then(() => false),
+        new Promise<boolean>((r) => (timer = clock.setTimeout(() => r(true), timeoutMs))),
+    ]);
+    // A pending timer would keep the process alive for the whole grace period.
+    if (timer) clock.clearTimeout(timer);
+    if (timedOut) {
+        log.warn('in-flight reconciles did not finish in time; aborting them');
+        await Promise.all(queues.map((q) => q.shutDown({ abortInFlight: true })));
+    }
+}
+
+export interface Operator {
+    metrics: Metrics;
+    informers: Informers;
+    namespaceQueue: Workqueue;
+    profileQueue: Workqueue;
+    /** Resolves after shutdown completes. */
+    stop(): Promise<void>;
+    /** Resolves with the exit code once the operator stops (signal, lost leadership). */
+    done: Promise<number>;
+}
+
+export interface StartOptions {
+    kubeConfig?: KubeConfig;
+    logger?: Logger;
+    clock?: Clock;
+    /** Install SIGTERM/SIGINT handlers (default true for the CLI). */
+    handleSignals?: boolean;
+}
+
+export async function startOperator(settings: OperatorSettings, opts: StartOptions = {}): Promise<Operator> {
+    const log = opts.logger ?? createLogger({ level: settings.logLevel, format: settings.logFormat });
+    const clock = opts.clock ?? realClock;
+    const kc = opts.kubeConfig ?? loadKubeConfig(settings.kubeconfig);
+    const metrics = createMetrics({ controllers: [NS_CONTROLLER, PROFILE_CONTROLLER] });
+    const outcomes = new OutcomeStore();
+    const queues = new Queues();
+    let stopping = false;
+    const latency = new IsolationLatency(clock, (s) => metrics.namespaceIsolationLatency.observe(s));
+    // Read-your-writes overlay; it also recognises the watch echo of the operator's own writes, which needs no
+    // reconcile (at convergence that halves the reconciles: every write would otherwise come back as an event).
+    const recent = new RecentWrites(() => clock.now());
+
+    // The informers need their handlers, and the watches and the alignment report need the view on the
+    // informers' caches: the handlers read both through `late`, filled right below, before any informer starts.
+    const late: { watches?: Watches; alignment?: AlignmentReport } = {};
+    const informers = createInformers(
+        kc,
+        handlersFor(() => late.watches!, {
+            route: (e) => queues.add(e.queue, e.key),
+            alignmentChanged: () => late.alignment?.touch(),
+            observe: (kind, event, obj) => {
+                if (kind === 'namespace' && (event === 'delete' || queues.active))
+                    latency.seen(event, obj as V1Namespace);
+            },
+            active: () => queues.active,
+        }),
+        (resource) => {
+            // Pre-initialised per resource so rate() and increase() work from the first scrape.
+            for (const reason of ['expired', 'restart'] as const)
+                metrics.informerRelists.inc({ resource, reason }, 0);
+            return {
+                onUp: () => metrics.informerUp.set({ resource }, 1),
+                onRelist: (reason) => metrics.informerRelists.inc({ resource, reason }),
+                onDown: (err, restartInMs) => {
+                    metrics.informerUp.set({ resource }, 0);
+                    if (!stopping)
+                        log.warn('informer stopped; restarting', {
+                            resource,
+                            restartInMs,
+                            ...errorFields(err),
+                        });
+                },
+            };
+        },
+        settings.listPageSize,
+    );
+    const view = viewOf(informers, recent);
+    late.watches = operatorWatches({ view, outcomes, isEcho: (kind, obj) => recent.isEcho(kind, obj) });
+    const writer = writerOf(kc, recent, (verb, kind) =>
+        metrics.writesTotal.inc({ verb: verb === 'status' ? 'patch' : verb, kind }),
+    );
+    const events = profileEvents(kc, log, clock);
+    const alignment = new AlignmentReport({
+        view,
+        now: () => clock.now(),
+        onComputed: (byKind) => {
+            for (const [kind, n] of Object.entries(byKind)) metrics.alignmentGaps.set({ kind }, n);
+        },
+    });
+    late.alignment = alignment;
+
+    const namespaces = new NamespaceReconciler({
+        view,
+        writer,
+        outcomes,
+        events,
+        settings: settings.plan,
+        profilesTouched: (ns, profiles) => {
+            for (const p of profiles) queues.add('profile', p, settings.statusDelayMs);
+            latency.touched(ns, profiles.length);
+        },
+        onDriftCorrected: (kind) => metrics.driftCorrections.inc({ kind }),
+        onDriftDetected: (kind) => metrics.driftDetected.inc({ kind }),
+        onApplyResult: (kind, result) => metrics.applyTotal.inc({ kind, result }),
+        bindableRoles: settings.bindableRoles,
+    });
+    const profiles = new ProfileReconciler({
+        view,
+        writer,
+        outcomes,
+        events,
+        settings: settings.plan,
+        now: () => new Date(clock.now()),
+        namespacesChanged: (list) => list.forEach((ns) => queues.add('namespace', ns)),
+        onStatusWritten: () => updateProfileGauges(metrics, view, informers),
+        alignment: (profile) => alignment.gapsFor(profile),
+    });
+
+    const namespaceQueue = queues.register(
+        'namespace',
+        startController(
+            {
+                name: NS_CONTROLLER,
+                concurrency: settings.concurrency,
+                reconcile: async (key, ctx) => {
+                    const rlog = reconcileLogger(log, {
+                        controller: NS_CONTROLLER,
+                        namespace: key,
+                        reconcileID: ctx.reconcileID,
+                    });
+                    try {
+                        const result = await namespaces.reconcile(key, rlog);
+                        latency.reconciled(key, view);
+                        return result;
+                    } finally {
+                        latency.done(key);
+                    }
+                },
+            },
+            metrics,
+            log,
+            clock,
+        ),
+    );
+    const profileQueue = queues.register(
+        'profile',
+        startController(
+            { name: PROFILE_CONTROLLER, concurrency: 1, reconcile: (key) => profiles.reconcile(key) },
+            metrics,
+            log,
+            clock,
+        ),
+    );
+
+    const enqueueAll = () => {
+        for (const ns of view.namespaces()) if (ns.metadata?.name) namespaceQueue.add(ns.metadata.name);
+        for (const p of view.profiles()) profileQueue.add(p.metadata.name);
+        updateProfileGauges(metrics, view, informers);
+    };
+    const resync = new Resync({
+        intervalMs: settings.resyncPeriodMs,
+        clock,
+        callback: () => (queues.active ? enqueueAll() : undefined),
+    });
+
+    const endpoints = await serveEndpoints(settings, kc, metrics, informers, log);
 
     for (const inf of allInformers(informers)) inf.start();
 
@@ -396,7 +429,7 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
     const activate = async () => {
         await Promise.all(allInformers(informers).map((i) => i.waitForSync(abort.signal)));
         if (stopping) return;
-        active = true;
+        queues.active = true;
         log.info('caches synced; reconciling', {
             namespaces: view.namespaces().length,
             profiles: view.profiles().length,
@@ -405,63 +438,45 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         resync.start();
     };
 
-    const leader = settings.leaderElect
-        ? leaderElection(kc, settings, log, clock, {
-              onStartedLeading: () => {
-                  metrics.leaderElectionMasterStatus.set({ name: settings.leaseName }, 1);
-                  log.info('became leader', { identity: settings.identity });
-                  activate().catch((err: unknown) => log.error('activation failed', errorFields(err)));
-              },
-              onStoppedLeading: () => {
-                  metrics.leaderElectionMasterStatus.set({ name: settings.leaseName }, 0);
-                  if (!stopping) {
-                      log.error('lost leadership; exiting so a fresh process can stand by', {
-                          identity: settings.identity,
-                      });
-                      void stop(1);
-                  }
-              },
-          })
-        : undefined;
-    if (leader) leader.start();
-    else activate().catch((err: unknown) => log.error('activation failed', errorFields(err)));
-
+    let leader: Leadership | undefined;
     let stopped: Promise<void> | undefined;
     const stop = (code = 0): Promise<void> => {
         stopped ??= (async () => {
             stopping = true;
-            active = false;
+            queues.active = false;
             abort.abort();
             resync.stop();
-            log.info('shutting down: finishing in-flight reconciles');
-            const drain = Promise.all([namespaceQueue.shutDown(), profileQueue.shutDown()]);
-            let timer: TimerHandle | undefined;
-            const timedOut = await Promise.race([
-                drain.then(() => false),
-                new Promise<boolean>(
-                    (r) => (timer = clock.setTimeout(() => r(true), settings.shutdownTimeoutMs)),
-                ),
-            ]);
-            // A pending timer would keep the process alive for the whole grace period.
-            if (timer) clock.clearTimeout(timer);
-            if (timedOut) {
-                log.warn('in-flight reconciles did not finish in time; aborting them');
-                await Promise.all([
-                    namespaceQueue.shutDown({ abortInFlight: true }),
-                    profileQueue.shutDown({ abortInFlight: true }),
-                ]);
-            }
+            await drainQueues(queues.all(), settings.shutdownTimeoutMs, clock, log);
             if (leader) await leader.release();
             await Promise.all(allInformers(informers).map((i) => i.stop()));
             await events.flush();
-            certWatch?.stop();
-            await server.close();
+            await endpoints.close();
             if (kc instanceof PooledKubeConfig) await kc.closePool();
             log.info('stopped');
             resolveDone(code);
         })();
         return stopped;
     };
+
+    if (settings.leaderElect) {
+        leader = leaderElection(kc, settings, log, clock, {
+            onStartedLeading: () => {
+                metrics.leaderElectionMasterStatus.set({ name: settings.leaseName }, 1);
+                log.info('became leader', { identity: settings.identity });
+                activate().catch((err: unknown) => log.error('activation failed', errorFields(err)));
+            },
+            onStoppedLeading: () => {
+                metrics.leaderElectionMasterStatus.set({ name: settings.leaseName }, 0);
+                if (!stopping) {
+                    log.error('lost leadership; exiting so a fresh process can stand by', {
+                        identity: settings.identity,
+                    });
+                    void stop(1);
+                }
+            },
+        });
+        leader.start();
+    } else activate().catch((err: unknown) => log.error('activation failed', errorFields(err)));
 
     if (opts.handleSignals ?? true) {
         const onSignal = (sig: string) => {

@@ -3,31 +3,42 @@
  * profile that governs it, and records the outcome for that profile's status.
  *
  * Level-triggered: the key is only a namespace name; everything else is read from the informer caches. The
- * pure planner computes the desired objects, `needsApply` compares each with the cached live object on the fields
- * the operator owns, and only differing objects are applied (server-side apply), so a converged namespace costs
- * zero writes. Generated objects no longer desired are deleted. Errors from one object do not stop the others;
- * the namespace is then reported failed and retried with backoff (or not, for a refusal retrying cannot fix).
+ * pure planner computes the desired objects, `planActions` (src/plan/diff.ts, also what DryRun reports) compares
+ * them with the cached live objects on the fields the operator owns, and only differing objects are applied
+ * (server-side apply), so a converged namespace costs zero writes. Generated objects no longer desired are
+ * deleted. Errors from one object do not stop the others; the namespace is then reported failed and the reconcile
+ * throws, speaking the workqueue's contract (src/runtime/errors.ts): a `TerminalError` when only a change to the
+ * profile or cluster can help, a `RetryAfterError` when the API server asked to wait, any other error otherwise.
  * While the profile that holds a namespace is being deleted, the profile reconciler owns its cleanup and this
  * reconciler leaves the namespace alone.
  */
-import type { V1Namespace, V1ObjectMeta } from '@kubernetes/client-node';
+import type { V1Namespace } from '@kubernetes/client-node';
 
-import { LABEL_PROFILE, FIELD_MANAGER } from '../api/types.ts';
-import type { IsolationProfile, PlannedAction } from '../api/types.ts';
-import { needsApply, neverGovernSet, plan, requiresReplace, resolveNamespace } from '../plan/index.ts';
+import { driftPolicyOf, isSuspended, modeOf } from '../api/defaults.ts';
+import { LABEL_PROFILE } from '../api/types.ts';
+import type { IsolationProfile } from '../api/types.ts';
+import {
+    lastForeignManager,
+    neverGovernSet,
+    plan,
+    planActions,
+    resolveNamespace,
+    toPlannedActions,
+} from '../plan/index.ts';
 import type { DesiredObject, PlanSettings } from '../plan/index.ts';
 import type { NamespaceOutcome, OutcomeStore } from './outcomes.ts';
 import { silentLogger } from '../observability/logger.ts';
 import type { Logger } from '../observability/logger.ts';
+import {
+    errorMessage,
+    httpStatus,
+    isTerminal,
+    RetryAfterError,
+    retryAfterMs,
+    TerminalError,
+} from '../runtime/errors.ts';
+import type { ReconcileResult } from '../runtime/workqueue.ts';
 import type { ClusterView, ClusterWriter, ForeignObject, GeneratedLive, ProfileEvents } from './ports.ts';
-
-export interface ReconcileResult {
-    /** Profiles whose status must be recomputed (the previous and the current governor). */
-    profiles: string[];
-    /** An error that retrying will not fix: report, do not back off forever. */
-    terminal?: boolean;
-    error?: Error;
-}
 
 export interface NamespaceReconcilerDeps {
     view: ClusterView;
@@ -35,10 +46,14 @@ export interface NamespaceReconcilerDeps {
     outcomes: OutcomeStore;
     events: ProfileEvents;
     settings: PlanSettings;
+    /**
+     * Told once per reconcile, success or failure, which profiles' status may have changed (the previous and the
+     * current governor, losers, skipping profiles).
+     */
+    profilesTouched: (namespace: string, profiles: string[]) => void;
     /** Hooks for metrics; all optional. */
     onDriftCorrected?: (kind: string) => void;
     onDriftDetected?: (kind: string) => void;
-    onWrite?: (verb: 'apply' | 'delete' | 'label', kind: string) => void;
     /** Per desired object: written, already converged, or failed. */
     onApplyResult?: (kind: string, result: 'applied' | 'unchanged' | 'error') => void;
     /** The ClusterRoles the operator's RBAC lets it bind (`--bindable-roles`); only used to explain a refusal. */
@@ -47,7 +62,7 @@ export interface NamespaceReconcilerDeps {
 
 /** Adds to a refused RoleBinding the reason an operator is most likely to need: the role is not bindable. */
 export function explainRefusal(obj: DesiredObject, err: unknown, bindable: string[] | undefined): unknown {
-    if (obj.kind !== 'RoleBinding' || errorCode(err) !== 403 || !bindable) return err;
+    if (obj.kind !== 'RoleBinding' || httpStatus(err) !== 403 || !bindable) return err;
     const role = obj.roleRef;
     if (role.kind !== 'ClusterRole' || bindable.includes(role.name)) return err;
     const e = new Error(
@@ -57,57 +72,30 @@ export function explainRefusal(obj: DesiredObject, err: unknown, bindable: strin
     return Object.assign(e, { code: 403 });
 }
 
-/** Status code of a Kubernetes API error, if any. */
-export function errorCode(err: unknown): number | undefined {
-    const e = err as { code?: unknown; statusCode?: unknown; response?: { statusCode?: unknown } };
-    for (const c of [e?.code, e?.statusCode, e?.response?.statusCode]) if (typeof c === 'number') return c;
-    return undefined;
+/** One failed write of a reconcile: its message, and what retrying can do about it. */
+interface Failure {
+    msg: string;
+    terminal: boolean;
+    retryAfterMs?: number;
 }
 
-/** Message of a Kubernetes API error: the Status message from the body when there is one. */
-export function errorMessage(err: unknown): string {
-    const e = err as { body?: unknown; message?: string };
-    let body = e?.body;
-    if (typeof body === 'string') {
-        try {
-            body = JSON.parse(body);
-        } catch {
-            // not JSON
-        }
-    }
-    const msg = (body as { message?: unknown } | undefined)?.message;
-    if (typeof msg === 'string' && msg) return msg;
-    return e?.message ?? String(err);
+function failure(what: string, err: unknown): Failure {
+    const after = retryAfterMs(err, Date.now());
+    return {
+        msg: `${what}: ${errorMessage(err)}`,
+        terminal: isTerminal(err),
+        ...(after !== undefined ? { retryAfterMs: after } : {}),
+    };
 }
 
-/** 400/403/404(role)/409?/422: the API server refuses the content; only a change to the profile or cluster helps. */
-export function isTerminal(err: unknown): boolean {
-    const code = errorCode(err);
-    return code === 400 || code === 403 || code === 422;
-}
-
-/** The most recent field manager other than the operator that touched the object, if any. */
-export function foreignManager(meta: V1ObjectMeta | undefined): string | undefined {
-    const entries = (meta?.managedFields ?? []).filter(
-        (m) => m.manager && !m.manager.startsWith(FIELD_MANAGER),
-    );
-    if (entries.length === 0) return undefined;
-    // `time` is a Date from a typed list and an ISO string from a watch event.
-    const t = (x: unknown) => (x ? new Date(x as string | Date).getTime() : 0);
-    entries.sort((a, b) => t(a.time) - t(b.time));
-    return entries[entries.length - 1]?.manager;
-}
-
-function liveFor(
-    view: ClusterView,
-    namespace: string,
-): Map<string, { kind: DesiredObject['kind']; obj: GeneratedLive }> {
-    const m = new Map<string, { kind: DesiredObject['kind']; obj: GeneratedLive }>();
-    for (const np of view.networkPolicies(namespace))
-        m.set(`NetworkPolicy/${np.metadata?.name}`, { kind: 'NetworkPolicy', obj: np });
-    for (const rb of view.roleBindings(namespace))
-        m.set(`RoleBinding/${rb.metadata?.name}`, { kind: 'RoleBinding', obj: rb });
-    return m;
+/**
+ * The error a reconcile with failures throws: terminal only if every failure is; otherwise retried, no sooner
+ * than the longest Retry-After any failure carried.
+ */
+function toError(failures: Failure[], message: string): Error {
+    if (failures.every((f) => f.terminal)) return new TerminalError(message);
+    const waits = failures.flatMap((f) => (f.retryAfterMs !== undefined ? [f.retryAfterMs] : []));
+    return waits.length > 0 ? new RetryAfterError(message, Math.max(...waits)) : new Error(message);
 }
 
 export class NamespaceReconciler {
@@ -119,15 +107,28 @@ export class NamespaceReconciler {
         this.#neverGovern = neverGovernSet(deps.settings);
     }
 
-    /** Reconciles one namespace; `log` is the reconcile's child logger (controller, namespace, reconcileID). */
-    async reconcile(name: string, log: Logger = silentLogger()): Promise<ReconcileResult> {
+    /**
+     * Reconciles one namespace; `log` is the reconcile's child logger (controller, namespace, reconcileID).
+     * Resolves when the namespace is as desired (or nothing is to be done); throws otherwise (see the header).
+     */
+    async reconcile(name: string, log: Logger = silentLogger()): Promise<ReconcileResult | void> {
+        const touched = new Set<string>();
+        try {
+            await this.#reconcile(name, log, touched);
+        } finally {
+            this.#d.profilesTouched(name, [...touched]);
+        }
+    }
+
+    async #reconcile(name: string, log: Logger, touched: Set<string>): Promise<void> {
         const { view, outcomes } = this.#d;
         const ns = view.namespace(name);
         const previous = outcomes.get(name)?.profile;
+        if (previous) touched.add(previous);
         if (!ns || ns.metadata?.deletionTimestamp) {
             // The namespace controller removes everything in it; nothing to write.
             outcomes.delete(name);
-            return { profiles: previous ? [previous] : [] };
+            return;
         }
         const labels = ns.metadata?.labels ?? {};
         const holder = labels[LABEL_PROFILE];
@@ -135,78 +136,76 @@ export class NamespaceReconciler {
 
         // A deleting profile that still holds the namespace: its finalizer cleans up first.
         if (holder && resolution.leaving.some((p) => p.metadata.name === holder)) {
-            return { profiles: [holder] };
+            touched.clear();
+            touched.add(holder);
+            return;
         }
 
         const winner = resolution.winner;
-        const touched = new Set<string>();
-        if (previous) touched.add(previous);
         if (holder && view.profile(holder)) touched.add(holder);
         for (const p of resolution.losers) touched.add(p.metadata.name);
         for (const p of resolution.skippedBy) touched.add(p.metadata.name);
 
         if (!winner) {
             outcomes.delete(name);
-            const error = await this.#release(ns);
-            return { profiles: [...touched], error, terminal: error ? isTerminal(error) : undefined };
+            const failures = await this.#release(ns);
+            if (failures.length > 0) throw toError(failures, failures.map((f) => f.msg).join('; '));
+            return;
         }
         touched.add(winner.metadata.name);
         const w = { created: 0, updated: 0, deleted: 0, labelled: 0 };
-        const outcome = await this.#govern(ns, winner, w);
+        const { outcome, failures } = await this.#govern(ns, winner, w);
         outcomes.set(outcome);
         const meta = { profile: winner.metadata.name, state: outcome.state, ...w };
-        if (outcome.state === 'Failed')
-            log.warn('namespace not fully enforced', { ...meta, error: outcome.message });
-        else if (w.created + w.updated + w.deleted + w.labelled > 0) log.info('namespace reconciled', meta);
-        else log.debug('namespace up to date', meta);
         if (outcome.state === 'Failed') {
-            return {
-                profiles: [...touched],
-                error: new Error(outcome.message ?? 'failed'),
-                terminal: outcome.terminal,
-            };
+            log.warn('namespace not fully enforced', { ...meta, error: outcome.message });
+            throw toError(failures, outcome.message ?? 'failed');
         }
-        return { profiles: [...touched] };
+        if (w.created + w.updated + w.deleted + w.labelled > 0) log.info('namespace reconciled', meta);
+        else log.debug('namespace up to date', meta);
     }
 
-    /** No profile governs the namespace: delete leftovers and drop the label. */
-    async #release(ns: V1Namespace): Promise<Error | undefined> {
+    /** No profile governs the namespace: delete leftovers and drop the label. Only the first failure is kept. */
+    async #release(ns: V1Namespace): Promise<Failure[]> {
+        const { view, writer } = this.#d;
         const name = ns.metadata!.name!;
-        let firstError: Error | undefined;
-        for (const { kind, obj } of liveFor(this.#d.view, name).values()) {
+        const nothing: DesiredObject[] = [];
+        const leftovers = planActions<GeneratedLive>(nothing, {
+            networkPolicies: view.networkPolicies(name),
+            roleBindings: view.roleBindings(name),
+        }).delete;
+        let first: Failure | undefined;
+        for (const d of leftovers) {
             try {
-                await this.#d.writer.delete(
-                    kind,
+                await writer.delete(
+                    d.kind,
                     name,
-                    obj.metadata!.name!,
-                    obj.metadata?.uid,
-                    obj.metadata?.resourceVersion,
+                    d.name,
+                    d.live.metadata?.uid,
+                    d.live.metadata?.resourceVersion,
                 );
-                this.#d.onWrite?.('delete', kind);
             } catch (err) {
-                firstError ??= new Error(`delete ${kind} ${obj.metadata?.name}: ${errorMessage(err)}`);
+                first ??= failure(`delete ${d.kind} ${d.name}`, err);
             }
         }
         if (ns.metadata?.labels?.[LABEL_PROFILE] !== undefined) {
             try {
-                await this.#d.writer.unlabelNamespace(name);
-                this.#d.onWrite?.('label', 'Namespace');
+                await writer.unlabelNamespace(name);
             } catch (err) {
-                firstError ??= new Error(`remove namespace label: ${errorMessage(err)}`);
+                first ??= failure('remove namespace label', err);
             }
         }
-        return firstError;
+        return first ? [first] : [];
     }
 
     async #govern(
         ns: V1Namespace,
         profile: IsolationProfile,
         written: { created: number; updated: number; deleted: number; labelled: number },
-    ): Promise<NamespaceOutcome> {
+    ): Promise<{ outcome: NamespaceOutcome; failures: Failure[] }> {
         const { view, writer, events, settings } = this.#d;
         const name = ns.metadata!.name!;
         const spec = profile.spec;
-        const mode = spec.mode ?? 'Enforce';
         const desired = plan({
             namespace: { name, labels: ns.metadata?.labels ?? {} },
             profile,
@@ -216,7 +215,10 @@ export class NamespaceReconciler {
             })),
             settings,
         });
-        const live = liveFor(view, name);
+        const actions = planActions<GeneratedLive>(desired, {
+            networkPolicies: view.networkPolicies(name),
+            roleBindings: view.roleBindings(name),
+        });
         const base = {
             namespace: name,
             profile: profile.metadata.name,
@@ -225,49 +227,18 @@ export class NamespaceReconciler {
             roleBindings: desired.filter((o) => o.kind === 'RoleBinding').length,
         };
 
-        const creates: DesiredObject[] = [];
-        const updates: { obj: DesiredObject; live: GeneratedLive }[] = [];
-        for (const obj of desired) {
-            const key = `${obj.kind}/${obj.metadata.name}`;
-            const cur = live.get(key);
-            live.delete(key);
-            if (!cur) creates.push(obj);
-            else if (needsApply(obj, cur.obj)) updates.push({ obj, live: cur.obj });
+        if (modeOf(spec) === 'DryRun') {
+            return { outcome: { ...base, state: 'DryRun', plan: toPlannedActions(actions) }, failures: [] };
         }
-        const deletes = [...live.values()];
+        if (isSuspended(spec)) return { outcome: { ...base, state: 'Suspended' }, failures: [] };
 
-        if (mode === 'DryRun') {
-            const planned: PlannedAction[] = [
-                ...creates.map((o) => ({
-                    action: 'create' as const,
-                    kind: o.kind,
-                    namespace: name,
-                    name: o.metadata.name,
-                })),
-                ...updates.map((u) => ({
-                    action: 'update' as const,
-                    kind: u.obj.kind,
-                    namespace: name,
-                    name: u.obj.metadata.name,
-                })),
-                ...deletes.map((d) => ({
-                    action: 'delete' as const,
-                    kind: d.kind,
-                    namespace: name,
-                    name: d.obj.metadata!.name!,
-                })),
-            ];
-            return { ...base, state: 'DryRun', plan: planned };
-        }
-        if (spec.suspend) return { ...base, state: 'Suspended' };
-
-        const errors: { msg: string; terminal: boolean }[] = [];
+        const failures: Failure[] = [];
         const drift: string[] = [];
         const attempt = async (what: string, fn: () => Promise<void>) => {
             try {
                 await fn();
             } catch (err) {
-                errors.push({ msg: `${what}: ${errorMessage(err)}`, terminal: isTerminal(err) });
+                failures.push(failure(what, err));
             }
         };
 
@@ -275,14 +246,12 @@ export class NamespaceReconciler {
         if (ns.metadata?.labels?.[LABEL_PROFILE] !== profile.metadata.name) {
             await attempt('label namespace', async () => {
                 await writer.labelNamespace(name, profile.metadata.name);
-                this.#d.onWrite?.('label', 'Namespace');
                 written.labelled++;
             });
         }
         const apply = async (obj: DesiredObject) => {
             try {
                 await writer.apply(obj);
-                this.#d.onWrite?.('apply', obj.kind);
                 this.#d.onApplyResult?.(obj.kind, 'applied');
             } catch (err) {
                 this.#d.onApplyResult?.(obj.kind, 'error');
@@ -292,6 +261,7 @@ export class NamespaceReconciler {
         // Never adopt: an object with a generated name that the cache does not show may be someone else's
         // (pre-created by a tenant, e.g. an allow-all "isolation-default-deny"). Server-side apply would take it
         // over silently; instead it is reported and the namespace is not counted as enforced.
+        const creates = [...actions.create];
         for (const kind of ['NetworkPolicy', 'RoleBinding'] as const) {
             const names = creates.filter((o) => o.kind === kind).map((o) => o.metadata.name);
             if (names.length === 0) continue;
@@ -299,7 +269,7 @@ export class NamespaceReconciler {
             try {
                 foreign = await writer.foreignObjects(kind, name, names);
             } catch (err) {
-                errors.push({ msg: `check existing ${kind}s: ${errorMessage(err)}`, terminal: false });
+                failures.push({ ...failure(`check existing ${kind}s`, err), terminal: false });
                 continue;
             }
             for (const f of foreign) {
@@ -307,13 +277,14 @@ export class NamespaceReconciler {
                 const msg =
                     `${f.kind} ${f.name} already exists and was not created by isolation-operator${by}; ` +
                     'it is never adopted: delete or rename it';
-                errors.push({ msg, terminal: true });
+                failures.push({ msg, terminal: true });
                 events.record(profile, 'Warning', 'ForeignObject', `${name}: ${msg}`);
                 const i = creates.findIndex((o) => o.kind === f.kind && o.metadata.name === f.name);
                 if (i >= 0) creates.splice(i, 1);
             }
         }
-        const changing = new Set<DesiredObject>([...creates, ...updates.map((u) => u.obj)]);
+        const changes = [...actions.update, ...actions.replace];
+        const changing = new Set<DesiredObject>([...creates, ...changes.map((c) => c.desired)]);
         for (const obj of desired) if (!changing.has(obj)) this.#d.onApplyResult?.(obj.kind, 'unchanged');
         for (const obj of creates) {
             await attempt(`create ${obj.kind} ${obj.metadata.name}`, async () => {
@@ -321,10 +292,12 @@ export class NamespaceReconciler {
                 written.created++;
             });
         }
-        for (const { obj, live: cur } of updates) {
-            const manager = foreignManager(cur.metadata);
+        const replacing = new Set(actions.replace);
+        for (const change of changes) {
+            const { desired: obj, live: cur } = change;
+            const manager = lastForeignManager(cur)?.manager;
             const label = `${obj.kind} ${obj.metadata.name}`;
-            if (manager && (spec.driftPolicy ?? 'Correct') === 'Report') {
+            if (manager && driftPolicyOf(spec) === 'Report') {
                 drift.push(`${label} (changed by ${manager})`);
                 this.#d.onDriftDetected?.(obj.kind);
                 events.record(
@@ -337,7 +310,7 @@ export class NamespaceReconciler {
             }
             await attempt(`update ${label}`, async () => {
                 // roleRef is immutable: a changed role means delete and create.
-                if (requiresReplace(obj, cur)) {
+                if (replacing.has(change)) {
                     await writer.delete(
                         obj.kind,
                         name,
@@ -345,7 +318,6 @@ export class NamespaceReconciler {
                         cur.metadata?.uid,
                         cur.metadata?.resourceVersion,
                     );
-                    this.#d.onWrite?.('delete', obj.kind);
                 }
                 await apply(obj);
                 written.updated++;
@@ -360,26 +332,25 @@ export class NamespaceReconciler {
                 );
             }
         }
-        for (const d of deletes) {
-            await attempt(`delete ${d.kind} ${d.obj.metadata?.name}`, async () => {
+        for (const d of actions.delete) {
+            await attempt(`delete ${d.kind} ${d.name}`, async () => {
                 await writer.delete(
                     d.kind,
                     name,
-                    d.obj.metadata!.name!,
-                    d.obj.metadata?.uid,
-                    d.obj.metadata?.resourceVersion,
+                    d.name,
+                    d.live.metadata?.uid,
+                    d.live.metadata?.resourceVersion,
                 );
-                this.#d.onWrite?.('delete', d.kind);
                 written.deleted++;
             });
         }
 
-        if (errors.length > 0) {
-            const terminal = errors.every((e) => e.terminal);
-            const message = errors.map((e) => e.msg).join('; ');
+        if (failures.length > 0) {
+            const terminal = failures.every((e) => e.terminal);
+            const message = failures.map((e) => e.msg).join('; ');
             events.record(profile, 'Warning', 'ApplyFailed', `${name}: ${message}`);
-            return { ...base, state: 'Failed', message, terminal, drift };
+            return { outcome: { ...base, state: 'Failed', message, terminal, drift }, failures };
         }
-        return { ...base, state: 'Enforced', drift };
+        return { outcome: { ...base, state: 'Enforced', drift }, failures };
     }
 }

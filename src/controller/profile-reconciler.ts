@@ -7,24 +7,23 @@
  * labels and the ownerReference so neither the garbage collector nor a later prune touches them. Only then is the
  * finalizer removed; the namespaces it held are re-reconciled once the profile is gone (another profile may take
  * them over, or their label is dropped).
+ *
+ * Result contract: the workqueue's (src/runtime/workqueue.ts). A reconcile resolves with `requeueAfterMs` when the
+ * status waits on namespaces or on the alignment check, and throws the API error of a failed write (retried with
+ * backoff, no sooner than its Retry-After). Namespaces to revisit and status writes are reported through the
+ * `namespacesChanged` and `onStatusWritten` dependencies.
  */
+import { deletionPolicyOf } from '../api/defaults.ts';
 import { FINALIZER, LABEL_PROFILE } from '../api/types.ts';
 import type { IsolationProfile } from '../api/types.ts';
 import { computeGovernance, neverGovernSet } from '../plan/index.ts';
 import type { PlanSettings } from '../plan/index.ts';
-import { errorMessage } from './namespace-reconciler.ts';
+import { errorMessage } from '../runtime/errors.ts';
+import type { ReconcileResult } from '../runtime/workqueue.ts';
 import type { OutcomeStore } from './outcomes.ts';
 import type { ProfileGaps } from './alignment.ts';
 import type { ClusterView, ClusterWriter, ProfileEvents } from './ports.ts';
 import { computeStatus, statusEquals } from './status.ts';
-
-export interface ProfileReconcileResult {
-    /** Namespaces to reconcile again (after a deletion finished). */
-    namespaces: string[];
-    /** Retry after this long (status pending on namespaces). */
-    requeueAfterMs?: number;
-    statusWritten: boolean;
-}
 
 export interface ProfileReconcilerDeps {
     view: ClusterView;
@@ -33,6 +32,10 @@ export interface ProfileReconcilerDeps {
     events: ProfileEvents;
     settings: PlanSettings;
     now: () => Date;
+    /** Namespaces to reconcile again: those a profile held once it is gone or its deletion finished. */
+    namespacesChanged: (namespaces: string[]) => void;
+    /** Called after each status write. */
+    onStatusWritten?: () => void;
     /** How long to wait before re-checking a status that waits on namespaces (default 2 s). */
     pendingRetryMs?: number;
     /** Alignment gaps of a profile (report-only); absent: no AlignmentGap condition. */
@@ -84,15 +87,17 @@ export class ProfileReconciler {
         this.#neverGovern = neverGovernSet(deps.settings);
     }
 
-    async reconcile(name: string): Promise<ProfileReconcileResult> {
+    async reconcile(name: string): Promise<ReconcileResult | void> {
         const { view, writer } = this.#d;
         const profile = view.profile(name);
         if (!profile) {
             // Gone: re-reconcile the namespaces that still carry its label.
-            return { namespaces: this.#labelled(name), statusWritten: false };
+            this.#d.namespacesChanged(this.#labelled(name));
+            return;
         }
         if (profile.metadata.deletionTimestamp) {
-            return this.#finalize(profile);
+            this.#d.namespacesChanged(await this.#finalize(profile));
+            return;
         }
         if (!(profile.metadata.finalizers ?? []).includes(FINALIZER)) {
             await writer.addFinalizer(profile);
@@ -107,13 +112,12 @@ export class ProfileReconciler {
             .map((ns) => ns.metadata!.name!);
     }
 
-    async #finalize(profile: IsolationProfile): Promise<ProfileReconcileResult> {
+    /** Runs the deletion policy and removes the finalizer; returns the namespaces the profile held. */
+    async #finalize(profile: IsolationProfile): Promise<string[]> {
         const { view, writer, events } = this.#d;
         const name = profile.metadata.name;
-        if (!(profile.metadata.finalizers ?? []).includes(FINALIZER)) {
-            return { namespaces: this.#labelled(name), statusWritten: false };
-        }
-        const policy = profile.spec.deletionPolicy ?? 'Delete';
+        if (!(profile.metadata.finalizers ?? []).includes(FINALIZER)) return this.#labelled(name);
+        const policy = deletionPolicyOf(profile.spec);
         const objects = view.generatedFor(name);
         for (const { kind, obj } of objects) {
             const ns = obj.metadata!.namespace!;
@@ -156,10 +160,10 @@ export class ProfileReconciler {
             policy === 'Orphan' ? 'Orphaned' : 'CleanedUp',
             `${policy === 'Orphan' ? 'orphaned' : 'deleted'} ${objects.length} generated objects in ${namespaces.length} namespaces`,
         );
-        return { namespaces, statusWritten: false };
+        return namespaces;
     }
 
-    async #status(profile: IsolationProfile): Promise<ProfileReconcileResult> {
+    async #status(profile: IsolationProfile): Promise<ReconcileResult | void> {
         const { view, writer, outcomes } = this.#d;
         const name = profile.metadata.name;
         const namespaces = view
@@ -168,7 +172,8 @@ export class ProfileReconciler {
         const gov = computeGovernance(view.profiles(), namespaces, this.#neverGovern).byProfile.get(name);
         const alignment = this.#d.alignment?.(name);
         // An alignment answer older than the last change: write what is known, and look again when it is due.
-        const again = alignment?.retryInMs !== undefined ? { requeueAfterMs: alignment.retryInMs } : {};
+        const again =
+            alignment?.retryInMs !== undefined ? { requeueAfterMs: alignment.retryInMs } : undefined;
         const result = computeStatus({
             profile,
             governed: gov?.governed ?? [],
@@ -182,18 +187,15 @@ export class ProfileReconciler {
                 .toISOString()
                 .replace(/\.\d{3}Z$/, 'Z'),
         });
-        if (result.kind === 'pending') {
-            return { namespaces: [], requeueAfterMs: this.#d.pendingRetryMs ?? 2000, statusWritten: false };
-        }
-        if (statusEquals(profile.status, result.status))
-            return { namespaces: [], statusWritten: false, ...again };
+        if (result.kind === 'pending') return { requeueAfterMs: this.#d.pendingRetryMs ?? 2000 };
+        if (statusEquals(profile.status, result.status)) return again;
         await writer.patchStatus(name, result.status);
+        this.#d.onStatusWritten?.();
         const gap = result.status.conditions?.find((c) => c.type === 'AlignmentGap');
         const before = profile.status?.conditions?.find((c) => c.type === 'AlignmentGap');
         if (gap?.status === 'True' && (before?.status !== 'True' || before.message !== gap.message)) {
             this.#d.events.record(profile, 'Warning', 'AlignmentGap', gap.message);
         }
-        if (again.requeueAfterMs !== undefined) return { namespaces: [], statusWritten: true, ...again };
-        return { namespaces: [], statusWritten: true };
+        return again;
     }
 }

@@ -8,7 +8,7 @@ import { DEFAULT_PLAN_SETTINGS } from '../plan/index.ts';
 export interface OperatorSettings {
     /** Path of a kubeconfig; empty means in-cluster config, else $KUBECONFIG / ~/.kube/config. */
     kubeconfig: string;
-    /** Parallel namespace reconciles (p-queue concurrency). Default 4. */
+    /** Parallel namespace reconciles (workqueue workers). Default 4. */
     concurrency: number;
     /** Periodic re-enqueue of every namespace and profile, ±10 % jitter. Default 10 min. */
     resyncPeriodMs: number;

@@ -14,12 +14,11 @@ import type {
     IsolationProfileStatus,
     PlannedAction,
 } from '../api/types.ts';
+import { isSuspended, modeOf } from '../api/defaults.ts';
+import { MAX_LISTED_NAMES, STATUS_CONFLICTS_KEPT, STATUS_PLAN_KEPT } from '../api/limits.ts';
 import type { AlignmentGap } from '../netpol/index.ts';
 import { formatAlignmentGaps } from '../netpol/index.ts';
 import type { NamespaceOutcome } from './outcomes.ts';
-
-export const MAX_LISTED = 20;
-export const MAX_PLAN = 50;
 
 export interface StatusInput {
     profile: IsolationProfile;
@@ -39,7 +38,7 @@ export interface StatusInput {
 export type StatusResult =
     { kind: 'ready'; status: IsolationProfileStatus } | { kind: 'pending'; waitingFor: number };
 
-function list(names: string[], max = MAX_LISTED): string {
+function list(names: string[], max = MAX_LISTED_NAMES): string {
     const shown = names.slice(0, max).join(', ');
     return names.length > max ? `${shown} and ${names.length - max} more` : shown;
 }
@@ -72,8 +71,8 @@ export function computeStatus(input: StatusInput): StatusResult {
     const { profile, governed, conflicts, skipped, unresolved, now } = input;
     const generation = profile.metadata.generation ?? 0;
     const prev = profile.status?.conditions;
-    const mode = profile.spec.mode ?? 'Enforce';
-    const suspended = profile.spec.suspend === true;
+    const mode = modeOf(profile.spec);
+    const suspended = isSuspended(profile.spec);
 
     let waiting = 0;
     let enforced = 0;
@@ -93,7 +92,7 @@ export function computeStatus(input: StatusInput): StatusResult {
         if (o.state === 'Failed') failed.push(o);
         else enforced++;
         for (const d of o.drift ?? []) drift.push(`${ns}/${d}`);
-        for (const p of o.plan ?? []) if (plan.length < MAX_PLAN) plan.push(p);
+        for (const p of o.plan ?? []) if (plan.length < STATUS_PLAN_KEPT) plan.push(p);
     }
     if (waiting > 0) return { kind: 'pending', waitingFor: waiting };
 
@@ -205,7 +204,7 @@ export function computeStatus(input: StatusInput): StatusResult {
     if (conflicts.length > 0) {
         status.conflicts = [...conflicts]
             .sort((a, b) => a.namespace.localeCompare(b.namespace))
-            .slice(0, MAX_LISTED);
+            .slice(0, STATUS_CONFLICTS_KEPT);
     }
     if (mode === 'DryRun') status.plan = plan;
     return { kind: 'ready', status };

@@ -4,28 +4,13 @@
 export * from './types.ts';
 export * from './portset.ts';
 export { cidrContains, ipBlockContains, isValidCidr, isValidIp } from './ipblock.ts';
-export type {
-    DirectionVerdict,
-    Evaluator,
-    ExternalVerdict,
-    IpBlockAllowance,
-    RuleMatch,
-    Verdict,
-} from './evaluate.ts';
-export { createEvaluator, effectivePolicyTypes, endpointRef, policyRef } from './evaluate.ts';
-export { labelsFor, namespaceWorkloads, selectedWorkloads, serviceAccountWorkloads } from './workloads.ts';
-export type {
-    AlignmentGap,
-    AlignmentInput,
-    BlockedBy,
-    GapKind,
-    Reach,
-    RoleBindingInput,
-} from './alignment.ts';
+export type { DirectionVerdict } from './evaluate.ts';
+export { createEvaluator, effectivePolicyTypes, endpointRef } from './evaluate.ts';
+export { namespaceWorkloads, serviceAccountWorkloads } from './workloads.ts';
+export type { AlignmentGap, BlockedBy, RoleBindingInput } from './alignment.ts';
 export {
     computeAlignment,
     formatAlignmentGaps,
     governanceFromLabels,
-    namespaceClasses,
     serviceAccountReach,
 } from './alignment.ts';

@@ -12,7 +12,6 @@
  * - child metadata that repeats a `defaultMeta` key is overridden inconsistently (winstonjs/winston#1596): the
  *   reconcile keys (`controller`, `namespace`, `profile`, `reconcileID`) never reuse `component`.
  */
-import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import winston from 'winston';
 
@@ -141,11 +140,6 @@ export interface ReconcileLogContext {
     reconcileID: string;
     namespace?: string;
     profile?: string;
-}
-
-/** A fresh reconcile ID (a UUID), reused in events and error messages to correlate them with log lines. */
-export function newReconcileID(): string {
-    return randomUUID();
 }
 
 /** The child logger for one reconcile; undefined keys are left out. */

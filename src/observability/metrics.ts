@@ -15,23 +15,18 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 
 /** `controller_runtime_reconcile_total{result}` values. */
 export const RECONCILE_RESULTS = ['success', 'error', 'requeue', 'requeue_after'] as const;
-export type ReconcileResult = (typeof RECONCILE_RESULTS)[number];
 
 /** Kinds the operator generates (`managed_objects`, drift and apply metrics). */
 export const MANAGED_KINDS = ['NetworkPolicy', 'RoleBinding'] as const;
-export type ManagedKind = (typeof MANAGED_KINDS)[number];
 
 /** Profile condition types counted by `isolation_operator_profiles{condition}`. */
 export const PROFILE_CONDITIONS = ['Ready', 'Stalled', 'Reconciling', 'Conflict', 'DriftDetected'] as const;
-export type ProfileCondition = (typeof PROFILE_CONDITIONS)[number];
 
 /** `isolation_operator_apply_total{result}` values: applied, skipped as already converged, or failed. */
 export const APPLY_RESULTS = ['applied', 'unchanged', 'error'] as const;
-export type ApplyResult = (typeof APPLY_RESULTS)[number];
 
 /** `isolation_operator_writes_total{verb}`: every mutating request the operator sends. */
 export const WRITE_VERBS = ['apply', 'create', 'update', 'patch', 'delete'] as const;
-export type WriteVerb = (typeof WRITE_VERBS)[number];
 
 /** `isolation_operator_writes_total{kind}`, pre-initialised for the kinds the operator writes. */
 export const WRITE_KINDS = [
@@ -42,7 +37,6 @@ export const WRITE_KINDS = [
     'Event',
     'Lease',
 ] as const;
-export type WriteKind = (typeof WRITE_KINDS)[number];
 
 /** controller-runtime's reconcile-time buckets: 5 ms .. 60 s. */
 export const RECONCILE_TIME_BUCKETS = [
@@ -64,6 +58,12 @@ export interface MetricsOptions {
 }
 
 type WorkqueueLabels = 'name' | 'controller';
+
+/** What a workqueue reports about its in-flight work, read at each scrape. */
+export interface WorkqueueProgress {
+    unfinishedWorkSeconds(): number;
+    longestRunningProcessorSeconds(): number;
+}
 
 /** All metrics of one operator process, on one registry. */
 export class Metrics {
@@ -104,7 +104,14 @@ export class Metrics {
     readonly applyTotal: Counter<'kind' | 'result'>;
     readonly writesTotal: Counter<'verb' | 'kind'>;
 
+    /** Queues whose in-flight work the two progress gauges read at scrape time, by `name/controller`. */
+    readonly #progress = new Map<
+        string,
+        { labels: Record<WorkqueueLabels, string>; source: WorkqueueProgress }
+    >();
+
     constructor(options: MetricsOptions = {}) {
+        const progress = this.#progress;
         const registry = new Registry();
         this.registry = registry;
         const registers = [registry];
@@ -200,12 +207,22 @@ export class Metrics {
                 'work_duration. Large values indicate stuck workers.',
             labelNames: wq,
             registers,
+            // client-go refreshes these every 500 ms; reading the queue at scrape time is exact and costs nothing
+            // between scrapes.
+            collect() {
+                for (const { labels, source } of progress.values())
+                    this.set(labels, source.unfinishedWorkSeconds());
+            },
         });
         this.workqueueLongestRunningProcessor = new Gauge({
             name: 'workqueue_longest_running_processor_seconds',
             help: 'How many seconds the longest running processor of the workqueue has been running.',
             labelNames: wq,
             registers,
+            collect() {
+                for (const { labels, source } of progress.values())
+                    this.set(labels, source.longestRunningProcessorSeconds());
+            },
         });
 
         this.leaderElectionMasterStatus = new Gauge({
@@ -313,9 +330,14 @@ export class Metrics {
         this.activeWorkers.set({ controller }, 0);
     }
 
-    /** Pre-initialise the series of one workqueue (`name` is the queue, `controller` its owner). */
-    registerWorkqueue(name: string, controller: string): void {
+    /**
+     * Pre-initialise the series of one workqueue (`name` is the queue, `controller` its owner); with `progress`,
+     * `workqueue_unfinished_work_seconds` and `workqueue_longest_running_processor_seconds` report its in-flight
+     * work at every scrape.
+     */
+    registerWorkqueue(name: string, controller: string, progress?: WorkqueueProgress): void {
         const labels = { name, controller };
+        if (progress) this.#progress.set(`${name}/${controller}`, { labels, source: progress });
         this.workqueueDepth.set(labels, 0);
         this.workqueueAdds.inc(labels, 0);
         this.workqueueRetries.inc(labels, 0);

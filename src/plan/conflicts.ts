@@ -15,6 +15,7 @@
  * profile on its way out gets no Conflict condition.
  */
 
+import { DEFAULT_PRIORITY, isSuspended, modeOf } from '../api/defaults.ts';
 import { TENANT_PRIORITY_MAX } from '../api/types.ts';
 import type { IsolationProfile } from '../api/types.ts';
 import type { NamespaceInfo } from './selection.ts';
@@ -25,14 +26,14 @@ export type ProfileLike = Pick<IsolationProfile, 'metadata' | 'spec'>;
 /** The priority conflicts use: `spec.priority`, clamped into the tenant range for tenant profiles. */
 export function priorityOf(p: ProfileLike): number {
     const v = p.spec?.priority;
-    const raw = typeof v === 'number' && Number.isFinite(v) ? v : 0;
+    const raw = typeof v === 'number' && Number.isFinite(v) ? v : DEFAULT_PRIORITY;
     if (p.spec?.tenant === undefined) return raw;
     return Math.max(-TENANT_PRIORITY_MAX, Math.min(TENANT_PRIORITY_MAX, raw));
 }
 
 /** Enforcing: mode Enforce (the default) and not suspended. */
 export function isEnforcing(p: ProfileLike): boolean {
-    return (p.spec?.mode ?? 'Enforce') === 'Enforce' && p.spec?.suspend !== true;
+    return modeOf(p.spec) === 'Enforce' && !isSuspended(p.spec);
 }
 
 /** Milliseconds since epoch; accepts an RFC 3339 string or a Date (typed client models); absent = +Infinity. */

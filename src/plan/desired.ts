@@ -10,7 +10,7 @@
  */
 
 import type { IsolationProfile } from '../api/types.ts';
-import { effectiveNetwork } from './effective.ts';
+import { effectiveNetwork } from '../api/defaults.ts';
 import { networkPoliciesFor } from './networkpolicies.ts';
 import type { DesiredObject, ObjectContext } from './objects.ts';
 import type { ServiceAccountInfo } from './rolebindings.ts';
@@ -21,7 +21,6 @@ import type { PlanSettings } from './settings.ts';
 import { resolvePlanSettings } from './settings.ts';
 
 export type { PlanSettings } from './settings.ts';
-export { DEFAULT_PLAN_SETTINGS } from './settings.ts';
 
 export interface PlanInput {
     namespace: NamespaceInfo;

@@ -236,51 +236,64 @@ export function prunable<T>(existing: readonly T[], desiredNames: Iterable<strin
 }
 
 /** The cached generated objects of one namespace, per kind (list items may lack apiVersion/kind). */
-export interface ExistingObjects {
-    networkPolicies: readonly unknown[];
-    roleBindings: readonly unknown[];
+export interface ExistingObjects<L = unknown> {
+    networkPolicies: readonly L[];
+    roleBindings: readonly L[];
 }
 
-export interface ObjectRef {
+/** A desired object and the live object of the same kind and name. */
+export interface Change<L = unknown> {
+    desired: DesiredObject;
+    live: L;
+}
+
+/** A generated object to delete, with the live object (its uid and resourceVersion are the preconditions). */
+export interface Removal<L = unknown> {
     kind: GeneratedKind;
     namespace: string;
     name: string;
+    live: L;
 }
 
-export interface Actions {
+export interface Actions<L = unknown> {
     /** Desired objects that do not exist yet. */
     create: DesiredObject[];
     /** Existing objects whose owned fields differ: apply. */
-    update: DesiredObject[];
+    update: Change<L>[];
     /** RoleBindings whose immutable roleRef changed: delete, then create. */
-    replace: DesiredObject[];
+    replace: Change<L>[];
     /** Generated objects no longer desired. */
-    delete: ObjectRef[];
+    delete: Removal<L>[];
 }
 
-/** What reconciling one namespace would do. All lists keep a deterministic order (desired order, then by name). */
-export function planActions(desired: readonly DesiredObject[], existing: ExistingObjects): Actions {
-    const byKind: Record<GeneratedKind, readonly unknown[]> = {
-        NetworkPolicy: existing.networkPolicies,
-        RoleBinding: existing.roleBindings,
+/**
+ * What reconciling one namespace would do: the one action planner of the operator (the namespace reconciler acts
+ * on it, DryRun reports it). All lists keep a deterministic order (desired order, then by name).
+ */
+export function planActions<L>(desired: readonly DesiredObject[], existing: ExistingObjects<L>): Actions<L> {
+    const byKind: Record<GeneratedKind, Map<string, L>> = {
+        NetworkPolicy: new Map(existing.networkPolicies.map((o) => [nameOf(o), o])),
+        RoleBinding: new Map(existing.roleBindings.map((o) => [nameOf(o), o])),
     };
-    const actions: Actions = { create: [], update: [], replace: [], delete: [] };
+    const actions: Actions<L> = { create: [], update: [], replace: [], delete: [] };
     for (const d of desired) {
-        const live = byKind[d.kind].find((o) => nameOf(o) === d.metadata.name);
+        const live = byKind[d.kind].get(d.metadata.name);
         if (live === undefined) actions.create.push(d);
-        else if (requiresReplace(d, live)) actions.replace.push(d);
-        else if (needsApply(d, live)) actions.update.push(d);
+        else if (requiresReplace(d, live)) actions.replace.push({ desired: d, live });
+        else if (needsApply(d, live)) actions.update.push({ desired: d, live });
     }
     for (const kind of ['NetworkPolicy', 'RoleBinding'] as const) {
         const names = desired.filter((d) => d.kind === kind).map((d) => d.metadata.name);
-        for (const o of prunable(byKind[kind], names)) {
-            actions.delete.push({ kind, namespace: str(metadataOf(o).namespace) ?? '', name: nameOf(o) });
+        const all = kind === 'NetworkPolicy' ? existing.networkPolicies : existing.roleBindings;
+        for (const o of prunable(all, names)) {
+            const namespace = str(metadataOf(o).namespace) ?? '';
+            actions.delete.push({ kind, namespace, name: nameOf(o), live: o });
         }
     }
     return actions;
 }
 
-/** Actions as `status.plan` entries (DryRun). A replace is reported as delete + create. */
+/** Actions as `status.plan` entries (DryRun). A replace is reported as delete + create, which is what happens. */
 export function toPlannedActions(actions: Actions): PlannedAction[] {
     const ref = (d: DesiredObject) => ({
         kind: d.kind,
@@ -289,12 +302,17 @@ export function toPlannedActions(actions: Actions): PlannedAction[] {
     });
     return [
         ...actions.create.map((d): PlannedAction => ({ action: 'create', ...ref(d) })),
-        ...actions.update.map((d): PlannedAction => ({ action: 'update', ...ref(d) })),
-        ...actions.replace.flatMap((d): PlannedAction[] => [
-            { action: 'delete', ...ref(d) },
-            { action: 'create', ...ref(d) },
+        ...actions.update.map((c): PlannedAction => ({ action: 'update', ...ref(c.desired) })),
+        ...actions.replace.flatMap((c): PlannedAction[] => [
+            { action: 'delete', ...ref(c.desired) },
+            { action: 'create', ...ref(c.desired) },
         ]),
-        ...actions.delete.map((r): PlannedAction => ({ action: 'delete', ...r })),
+        ...actions.delete.map((r): PlannedAction => ({
+            action: 'delete',
+            kind: r.kind,
+            namespace: r.namespace,
+            name: r.name,
+        })),
     ];
 }
 
@@ -305,23 +323,31 @@ export interface ManagerEntry {
 }
 
 /**
- * The most recent `managedFields` entry of a manager other than ours (by `time`), e.g. to name who changed a
- * generated object in a drift event. Null when only we manage it.
+ * True for the field managers the operator writes with: `isolation-operator` (generated objects, orphaning) and
+ * `isolation-operator-<purpose>` (`-namespace` label, `-finalizer`, `-status`; src/controller/cluster.ts). A
+ * deliberate prefix-and-dash rule rather than one name: an edit the operator made under any of its managers is
+ * never reported as drift, while a manager that merely starts with the same letters (`isolation-operatorx`) is
+ * someone else.
  */
-export function lastForeignManager(
-    existing: unknown,
-    ownManager: string = FIELD_MANAGER,
-): ManagerEntry | null {
+export function isOwnFieldManager(manager: string): boolean {
+    return manager === FIELD_MANAGER || manager.startsWith(`${FIELD_MANAGER}-`);
+}
+
+/**
+ * The most recent `managedFields` entry of a manager other than the operator's (by `time`), to name who changed a
+ * generated object in a drift event or status. Null when only the operator manages it.
+ */
+export function lastForeignManager(existing: unknown): ManagerEntry | null {
     let best: ManagerEntry | null = null;
     let bestAt = Number.NEGATIVE_INFINITY;
     for (const entry of arr(metadataOf(existing).managedFields).filter(isRecord)) {
         const manager = str(entry.manager) ?? '';
-        if (manager === '' || manager === ownManager) continue;
+        if (manager === '' || isOwnFieldManager(manager)) continue;
         const rawTime: unknown = entry.time;
         const time = rawTime instanceof Date ? rawTime.toISOString() : (str(rawTime) ?? '');
         const ms = Date.parse(time);
         const at = Number.isNaN(ms) ? Number.NEGATIVE_INFINITY : ms;
-        if (best === null || at > bestAt) {
+        if (best === null || at >= bestAt) {
             best = { manager, operation: str(entry.operation) ?? '', time };
             bestAt = at;
         }

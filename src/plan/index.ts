@@ -8,9 +8,8 @@
 export type { PlanSettings } from './settings.ts';
 export { DEFAULT_PLAN_SETTINGS, resolvePlanSettings } from './settings.ts';
 
-export type { NamespaceInfo, SelectionState } from './selection.ts';
+export type { NamespaceInfo } from './selection.ts';
 export {
-    inTenant,
     isNeverGoverned,
     matchesSelector,
     namespaceLabels,
@@ -20,13 +19,6 @@ export {
     selects,
 } from './selection.ts';
 
-export type {
-    ConflictEntry,
-    Governance,
-    NamespaceResolution,
-    ProfileGovernance,
-    ProfileLike,
-} from './conflicts.ts';
 export {
     compareProfiles,
     computeGovernance,
@@ -49,49 +41,19 @@ export {
     serviceAccountBindingName,
 } from './names.ts';
 
-export type { EffectiveNetwork } from './effective.ts';
-export { effectiveNetwork } from './effective.ts';
+export type { DesiredObject, NetworkPolicyObject, RoleBindingObject } from './objects.ts';
 
-export type {
-    DesiredObject,
-    GeneratedKind,
-    GeneratedMetadata,
-    IPBlock,
-    NetworkPolicyEgressRule,
-    NetworkPolicyIngressRule,
-    NetworkPolicyObject,
-    NetworkPolicyPeer,
-    NetworkPolicyPort,
-    NetworkPolicySpec,
-    ObjectContext,
-    OwnerInfo,
-    OwnerReference,
-    PolicyType,
-    RbacRoleRef,
-    RbacSubject,
-    RoleBindingObject,
-} from './objects.ts';
-export { NETWORK_POLICY_API_VERSION, RBAC_API_GROUP, ROLE_BINDING_API_VERSION } from './objects.ts';
-
-export {
-    dnsEgressRule,
-    matchNothingPeer,
-    toNetworkPolicyPeers,
-    toNetworkPolicyPorts,
-} from './networkpolicies.ts';
+export { matchNothingPeer, toNetworkPolicyPeers, toNetworkPolicyPorts } from './networkpolicies.ts';
 
 export type { ServiceAccountInfo } from './rolebindings.ts';
 export { matchingServiceAccounts } from './rolebindings.ts';
 
-export type { PlanInput } from './desired.ts';
-export { compareObjects, plan } from './desired.ts';
+export { plan } from './desired.ts';
 
-export type { Actions, ExistingObjects, ManagerEntry, ObjectRef } from './diff.ts';
 export {
     differences,
-    isGenerated,
+    isOwnFieldManager,
     lastForeignManager,
-    nameOf,
     needsApply,
     planActions,
     prunable,

@@ -10,7 +10,6 @@
 
 import { createHash } from 'node:crypto';
 
-export const NAME_PREFIX = 'isolation';
 export const NAME_DEFAULT_DENY = 'isolation-default-deny';
 export const NAME_SAME_NAMESPACE = 'isolation-same-namespace';
 export const NAME_DNS = 'isolation-dns';

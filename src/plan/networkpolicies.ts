@@ -16,8 +16,8 @@
 
 import type { AccessEntry, LabelSelector, Peer, PortRule } from '../api/types.ts';
 import { LABEL_PROFILE, LABEL_SERVICE_ACCOUNT, LABEL_TENANT, NAMESPACE_NAME_LABEL } from '../api/types.ts';
-import type { EffectiveNetwork } from './effective.ts';
-import { DEFAULT_PROTOCOL } from './effective.ts';
+import type { EffectiveNetwork } from '../api/defaults.ts';
+import { DEFAULT_PROTOCOL } from '../api/defaults.ts';
 import type {
     NetworkPolicyEgressRule,
     NetworkPolicyIngressRule,

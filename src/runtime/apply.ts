@@ -1,6 +1,7 @@
 /**
- * The write path: server-side apply, delete (404 = success, optional preconditions), metadata merge patches and
- * status patches for cluster-scoped custom resources, with a write counter for tests and metrics.
+ * The write path: server-side apply, delete (404 = success, optional preconditions) and metadata merge patches,
+ * with a write counter for tests and metrics. (Status patches of profiles go through CustomObjectsApi in
+ * src/controller/cluster.ts, which also clears the optional status lists a merge patch would keep.)
  *
  * Design choices:
  * - `apply` is server-side apply with a fixed field manager and `force: true` (controllers should force conflicts
@@ -10,8 +11,6 @@
  *   deep copy and the caller's object (often a shared informer-cache object) is never touched.
  * - `patchMetadata` is a JSON merge patch, not SSA: releasing fields with SSA would also drop the spec fields the
  *   same manager owns. `null` values remove labels/annotations; `ownerReferences`/`finalizers` replace the list.
- * - `patchStatus` goes through CustomObjectsApi (KubernetesObjectApi has no subresource parameter), forcing the
- *   merge-patch content type through `setHeaderOptions` (the generated default would be JSON Patch).
  *
  * CAUTION: `KubernetesObjectApi` serialises the body of a KNOWN kind through client-node's typed models, which
  * drops every field whose model attribute differs from its wire name: a NetworkPolicy rule's `from` (model
@@ -20,21 +19,21 @@
  * which sends the body untouched (src/controller/cluster.ts does).
  */
 import {
-    type CustomObjectsApi,
     type KubernetesObject,
     type KubernetesObjectApi,
     PatchStrategy,
     type V1DeleteOptions,
     type V1OwnerReference,
     type V1Preconditions,
-    setHeaderOptions,
 } from '@kubernetes/client-node';
 
+import { isNotFound } from './errors.ts';
+
+/** `status` is counted by the profile status writer (src/controller/cluster.ts), not by this client. */
 export type WriteVerb = 'apply' | 'delete' | 'patch' | 'status';
 
 /** The subset of KubernetesObjectApi used here (lets unit tests pass a fake). */
 export type ObjectApi = Pick<KubernetesObjectApi, 'patch' | 'delete'>;
-export type StatusApi = Pick<CustomObjectsApi, 'patchClusterCustomObjectStatus'>;
 
 export interface DeletePreconditions {
     /** Delete only if the live object still has this UID (a recreated object of the same name is left alone). */
@@ -57,12 +56,8 @@ export interface MetadataPatch {
 
 export interface ApplyClientOptions {
     objects: ObjectApi;
-    /** Needed only for `patchStatus`. */
-    customObjects?: StatusApi;
     /** Field manager for apply and patches, e.g. `isolation-operator`. */
     fieldManager: string;
-    /** Field manager for status patches. Default `${fieldManager}-status`. */
-    statusFieldManager?: string;
     /** Called after each successful write (and for a delete that found nothing, with found=false). */
     onWrite?: (verb: WriteVerb, kind: string, found?: boolean) => void;
 }
@@ -71,21 +66,8 @@ export interface WriteCounts {
     apply: number;
     delete: number;
     patch: number;
-    status: number;
     total: number;
 }
-
-/** HTTP status of a client-node error (ApiException.code or a statusCode), if any. */
-export function httpStatus(err: unknown): number | undefined {
-    if (typeof err !== 'object' || err === null) return undefined;
-    const e = err as { code?: unknown; statusCode?: unknown };
-    if (typeof e.code === 'number') return e.code;
-    if (typeof e.statusCode === 'number') return e.statusCode;
-    return undefined;
-}
-
-export const isNotFound = (err: unknown): boolean => httpStatus(err) === 404;
-export const isConflict = (err: unknown): boolean => httpStatus(err) === 409;
 
 function copy<T>(obj: T): T {
     return structuredClone(obj);
@@ -93,17 +75,13 @@ function copy<T>(obj: T): T {
 
 export class ApplyClient {
     readonly fieldManager: string;
-    readonly statusFieldManager: string;
     readonly #objects: ObjectApi;
-    readonly #custom: StatusApi | undefined;
     readonly #onWrite: ApplyClientOptions['onWrite'];
-    readonly #counts: WriteCounts = { apply: 0, delete: 0, patch: 0, status: 0, total: 0 };
+    readonly #counts: WriteCounts = { apply: 0, delete: 0, patch: 0, total: 0 };
 
     constructor(opts: ApplyClientOptions) {
         this.#objects = opts.objects;
-        this.#custom = opts.customObjects;
         this.fieldManager = opts.fieldManager;
-        this.statusFieldManager = opts.statusFieldManager ?? `${opts.fieldManager}-status`;
         this.#onWrite = opts.onWrite;
     }
 
@@ -112,7 +90,7 @@ export class ApplyClient {
         return { ...this.#counts };
     }
 
-    #count(verb: WriteVerb, kind: string): void {
+    #count(verb: Exclude<WriteVerb, 'status'>, kind: string): void {
         this.#counts[verb]++;
         this.#counts.total++;
         this.#onWrite?.(verb, kind, true);
@@ -198,26 +176,6 @@ export class ApplyClient {
             PatchStrategy.MergePatch,
         );
         this.#count('patch', kind);
-        return result;
-    }
-
-    /**
-     * Merge-patch `status` of a cluster-scoped custom resource through its status subresource.
-     * Only the given status fields change; `null` removes a field.
-     */
-    async patchStatus(
-        group: string,
-        version: string,
-        plural: string,
-        name: string,
-        status: unknown,
-    ): Promise<unknown> {
-        if (!this.#custom) throw new Error('ApplyClient: customObjects API not configured for patchStatus');
-        const result: unknown = await this.#custom.patchClusterCustomObjectStatus(
-            { group, version, plural, name, body: { status }, fieldManager: this.statusFieldManager },
-            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        );
-        this.#count('status', plural);
         return result;
     }
 }

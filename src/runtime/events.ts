@@ -26,6 +26,7 @@ import {
     setHeaderOptions,
 } from '@kubernetes/client-node';
 import { type Clock, type TimerHandle, realClock } from './clock.ts';
+import { isNotFound } from './errors.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -319,11 +320,6 @@ export interface ReportingInfo {
     instance: string;
 }
 
-function statusOf(err: unknown): number | undefined {
-    const c = (err as { code?: unknown } | null)?.code;
-    return typeof c === 'number' ? c : undefined;
-}
-
 /** events.k8s.io/v1 sink: create, then merge-patch `series` on repeats. */
 export class KubeEventSink implements EventSink {
     readonly #api: Pick<EventsV1Api, 'createNamespacedEvent' | 'patchNamespacedEvent'>;
@@ -460,7 +456,7 @@ export class EventRecorder {
                 () => this.aggregator.succeeded(w),
                 (err: unknown) => {
                     this.#failures++;
-                    this.aggregator.failed(w, w.op === 'update' && statusOf(err) === 404);
+                    this.aggregator.failed(w, w.op === 'update' && isNotFound(err));
                     this.#onError(err, w);
                 },
             )

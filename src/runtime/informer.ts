@@ -31,6 +31,7 @@ import type {
     ObjectCache,
 } from '@kubernetes/client-node';
 import { type Clock, type TimerHandle, realClock } from './clock.ts';
+import { httpStatus } from './errors.ts';
 import { BookmarkAwareWatch, ResumableListWatch, type ResumePoint } from './list-watch.ts';
 
 /** A list-watch cache; `latestResourceVersion` is where its watch would resume ('' when it has no position). */
@@ -153,14 +154,6 @@ function abortError(message: string): DOMException {
 
 function reasonOf(signal: AbortSignal | undefined): Error {
     return signal?.reason instanceof Error ? signal.reason : abortError('aborted');
-}
-
-/** The HTTP status of a failed request (client-node sets `statusCode` on watch errors, `code` on API errors). */
-function httpStatusOf(err: unknown): number | undefined {
-    if (!err || typeof err !== 'object') return undefined;
-    const e = err as { statusCode?: unknown; code?: unknown };
-    const status = typeof e.statusCode === 'number' ? e.statusCode : e.code;
-    return typeof status === 'number' && status >= 400 ? status : undefined;
 }
 
 function keyOf(obj: KubernetesObject): string {
@@ -396,7 +389,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
         // API server answered a resumed watch with an HTTP error before accepting it (e.g. 504 "resource version too
         // large" after an etcd restore): then that position is suspect, and listing is the way out.
         const resourceVersion = gen.informer.latestResourceVersion();
-        const refused = gen.resumed && gen.listedAt === undefined && httpStatusOf(err) !== undefined;
+        const refused = gen.resumed && gen.listedAt === undefined && (httpStatus(err) ?? 0) >= 400;
         this.#resume =
             resourceVersion && gen.informer === this.#serving && !refused
                 ? { resourceVersion, items: gen.informer.list() }

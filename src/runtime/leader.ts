@@ -19,6 +19,7 @@
  */
 import { type CoordinationV1Api, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { type Clock, realClock } from './clock.ts';
+import { isConflict, isNotFound } from './errors.ts';
 
 export interface LeaseRecord {
     /** Empty when released. */
@@ -318,44 +319,6 @@ export class LeaderElector {
     }
 }
 
-/** A LeaseStore in memory with resourceVersion semantics (tests, single-process use). */
-export class MemoryLeaseStore implements LeaseStore {
-    #lease: VersionedLease | undefined;
-    #version = 0;
-    /** When set, every call fails with this error (simulates an unreachable API server). */
-    failWith: Error | undefined;
-    writes = 0;
-
-    async get(): Promise<VersionedLease | undefined> {
-        await this.#io();
-        return this.#lease && structuredClone(this.#lease);
-    }
-    async create(record: LeaseRecord): Promise<VersionedLease> {
-        await this.#io();
-        if (this.#lease) throw new LeaseConflictError('lease already exists');
-        return this.#put(record);
-    }
-    async update(record: LeaseRecord, version: string): Promise<VersionedLease> {
-        await this.#io();
-        if (!this.#lease || this.#lease.version !== version) throw new LeaseConflictError();
-        return this.#put(record);
-    }
-    /** Behave like I/O: settle asynchronously, fail if told to. */
-    async #io(): Promise<void> {
-        await Promise.resolve();
-        if (this.failWith) throw this.failWith;
-    }
-    /** The stored record (for assertions). */
-    peek(): VersionedLease | undefined {
-        return this.#lease && structuredClone(this.#lease);
-    }
-    #put(record: LeaseRecord): VersionedLease {
-        this.writes++;
-        this.#lease = { record: structuredClone(record), version: String(++this.#version) };
-        return structuredClone(this.#lease);
-    }
-}
-
 function toMs(t: unknown): number | undefined {
     if (t instanceof Date) return t.getTime();
     if (typeof t === 'string') {
@@ -363,11 +326,6 @@ function toMs(t: unknown): number | undefined {
         return Number.isNaN(ms) ? undefined : ms;
     }
     return undefined;
-}
-
-function code(err: unknown): number | undefined {
-    const c = (err as { code?: unknown } | null)?.code;
-    return typeof c === 'number' ? c : undefined;
 }
 
 /** The Lease `namespace/name` through CoordinationV1Api (RBAC: leases get/create/update). */
@@ -398,7 +356,7 @@ export class KubeLeaseStore implements LeaseStore {
                 await this.#api.readNamespacedLease({ name: this.name, namespace: this.namespace }),
             );
         } catch (err) {
-            if (code(err) === 404) return undefined;
+            if (isNotFound(err)) return undefined;
             throw err;
         }
     }
@@ -410,7 +368,7 @@ export class KubeLeaseStore implements LeaseStore {
                 await this.#api.createNamespacedLease({ namespace: this.namespace, body }),
             );
         } catch (err) {
-            if (code(err) === 409) throw new LeaseConflictError('lease already exists');
+            if (isConflict(err)) throw new LeaseConflictError('lease already exists');
             throw err;
         }
     }
@@ -422,7 +380,7 @@ export class KubeLeaseStore implements LeaseStore {
                 await this.#api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body }),
             );
         } catch (err) {
-            if (code(err) === 409) throw new LeaseConflictError();
+            if (isConflict(err)) throw new LeaseConflictError();
             throw err;
         }
     }

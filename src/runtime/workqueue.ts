@@ -10,27 +10,21 @@
  * - `addRateLimited` backs off per key: `min(baseDelayMs * 2^failures, maxDelayMs)`; `forget` resets the count.
  * - `shutDown` stops taking new work, cancels delayed adds, drops queued keys and waits for in-flight runs.
  *
- * Design choice: p-queue is only the executor (it caps concurrency). It never holds keys: the queue keeps its own
- * FIFO (an insertion-ordered Set) and submits at most `concurrency` "take the next key" tasks to p-queue at any
- * time, so a million adds cost one Set entry per distinct key, not a million closures.
+ * Design choice: a bounded worker loop of its own, no executor library. The queue keeps its FIFO (an
+ * insertion-ordered Set) and starts at most `concurrency` workers, each taking keys until none is ready, so a
+ * million adds cost one Set entry per distinct key, not a million closures. (An executor such as p-queue would
+ * only ever hold those few workers: the cap it enforces is the one kept here.)
  *
  * Result handling (controller-runtime): a thrown `TerminalError` is counted and not retried; any other throw
- * (including non-Error "panics") → `addRateLimited`; `{ requeueAfterMs > 0 }` → `forget` + `addAfter`;
+ * (including non-Error "panics") → `addRateLimited`, but never sooner than a `RetryAfterError`'s delay or the
+ * `Retry-After` header of the API error thrown (src/runtime/errors.ts); `{ requeueAfterMs > 0 }` → `forget` + `addAfter`;
  * otherwise → `forget`. Each run gets a `reconcileID` (UUID) and an AbortSignal (aborted on timeout or on
  * `shutDown({ abortInFlight: true })`). Metrics go through optional hook interfaces, so this module does not
  * depend on prom-client.
  */
 import { randomUUID } from 'node:crypto';
-import PQueue from 'p-queue';
 import { type Clock, type TimerHandle, realClock } from './clock.ts';
-
-/** Throw this from a reconcile to report an error that retrying cannot fix (counted, not requeued). */
-export class TerminalError extends Error {
-    constructor(message: string, options?: { cause?: unknown }) {
-        super(message, options);
-        this.name = 'TerminalError';
-    }
-}
+import { retryAfterMs, TerminalError } from './errors.ts';
 
 /** Raised (as the reported error) when a reconcile threw something that is not an Error. */
 export class PanicError extends Error {
@@ -141,7 +135,6 @@ export class Workqueue {
     readonly #baseDelayMs: number;
     readonly #maxDelayMs: number;
     readonly #timeoutMs: number;
-    readonly #pool: PQueue;
 
     /** Ready keys in FIFO order (a Set iterates in insertion order). */
     readonly #queue = new Set<string>();
@@ -153,9 +146,9 @@ export class Workqueue {
     readonly #waiting = new Map<string, Waiting>();
     readonly #failures = new Map<string, number>();
     readonly #inFlight = new Map<string, AbortController>();
-    /** Worker tasks submitted to p-queue and not finished. */
-    #scheduled = 0;
-    /** Of those, tasks that have not taken a key yet. */
+    /** Workers started and not finished (never more than `concurrency`). */
+    #workers = 0;
+    /** Of those, workers that have not taken their next key yet. */
     #awaitingTake = 0;
     #shuttingDown = false;
     #drained: Promise<void> | undefined;
@@ -171,7 +164,6 @@ export class Workqueue {
         this.#baseDelayMs = opts.baseDelayMs ?? 5;
         this.#maxDelayMs = opts.maxDelayMs ?? 1_000_000;
         this.#timeoutMs = opts.reconcileTimeoutMs ?? 0;
-        this.#pool = new PQueue({ concurrency: this.concurrency });
     }
 
     /** Queue `key` unless it is already queued; if it is being processed, run it once more afterwards. */
@@ -203,11 +195,14 @@ export class Workqueue {
         this.#waiting.set(key, { readyAt, handle });
     }
 
-    /** Add `key` after its per-key exponential backoff, and count the failure. */
-    addRateLimited(key: string): void {
+    /**
+     * Add `key` after its per-key exponential backoff, and count the failure. `atLeastMs` (a server's Retry-After)
+     * raises the delay of this one retry; the backoff still grows as for any failure.
+     */
+    addRateLimited(key: string, atLeastMs = 0): void {
         if (this.#shuttingDown) return;
         this.#metrics.retry();
-        this.addAfter(key, this.#nextBackoff(key));
+        this.addAfter(key, Math.max(this.#nextBackoff(key), atLeastMs));
     }
 
     /** The delay the next `addRateLimited(key)` would use, without counting a failure. */
@@ -294,7 +289,7 @@ export class Workqueue {
     }
 
     #checkDrained(): void {
-        if (this.#shuttingDown && this.#scheduled === 0 && this.#processing.size === 0) {
+        if (this.#shuttingDown && this.#workers === 0 && this.#processing.size === 0) {
             this.#resolveDrained?.();
         }
     }
@@ -306,29 +301,35 @@ export class Workqueue {
         this.#pump();
     }
 
-    /** Keep up to `concurrency` worker tasks submitted while keys are ready. */
+    /** Start workers (up to `concurrency`) while more keys are ready than idle workers will take. */
     #pump(): void {
         while (
             !this.#shuttingDown &&
-            this.#scheduled < this.concurrency &&
+            this.#workers < this.concurrency &&
             this.#awaitingTake < this.#queue.size
         ) {
-            this.#scheduled++;
+            this.#workers++;
             this.#awaitingTake++;
-            void this.#pool.add(() => this.#work());
+            void this.#work();
         }
     }
 
+    /** One worker: takes and processes keys until none is ready, then ends. `#process` never throws. */
     async #work(): Promise<void> {
         try {
-            // p-queue starts tasks synchronously inside add(); yielding once lets a synchronous burst of adds
-            // (an informer's initial list) coalesce before the key is taken.
-            await Promise.resolve();
-            this.#awaitingTake--;
-            const key = this.#take();
-            if (key !== undefined) await this.#process(key);
+            for (;;) {
+                // Yielding before each take lets a synchronous burst of adds (an informer's initial list)
+                // coalesce before the key is taken.
+                await Promise.resolve();
+                this.#awaitingTake--;
+                const key = this.#take();
+                if (key === undefined) return;
+                await this.#process(key);
+                if (this.#shuttingDown || this.#queue.size === 0) return;
+                this.#awaitingTake++;
+            }
         } finally {
-            this.#scheduled--;
+            this.#workers--;
             this.#pump();
             this.#checkDrained();
         }
@@ -388,7 +389,7 @@ export class Workqueue {
                 this.#metrics.terminalError();
                 this.forget(key);
             } else {
-                this.addRateLimited(key);
+                this.addRateLimited(key, retryAfterMs(thrown, this.#clock.now()) ?? 0);
             }
             report = { key, reconcileID, outcome: 'error', error, terminal, panic };
         } finally {

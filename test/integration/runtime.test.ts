@@ -14,7 +14,10 @@ import {
     type V1ConfigMap,
 } from '@kubernetes/client-node';
 
-import { ApplyClient, httpStatus } from '../../src/runtime/apply.ts';
+import { RecentWrites } from '../../src/controller/recent-writes.ts';
+import { writerOf } from '../../src/controller/cluster.ts';
+import { ApplyClient } from '../../src/runtime/apply.ts';
+import { httpStatus } from '../../src/runtime/errors.ts';
 import { SupervisedInformer, listWatchFactory } from '../../src/runtime/informer.ts';
 import { EventRecorder, KubeEventSink } from '../../src/runtime/events.ts';
 import { KubeLeaseStore, LeaderElector } from '../../src/runtime/leader.ts';
@@ -137,7 +140,7 @@ describe('runtime against the API server', () => {
             assert.deepEqual(live.data, { x: '1' });
         });
 
-        it('merge-patches the status subresource of a cluster-scoped custom resource', async () => {
+        it("the operator's status writer merge-patches the status subresource and clears lists it omits", async () => {
             const env = testEnv();
             const c = clients();
             const name = env.uniqueName('rt-status');
@@ -152,24 +155,31 @@ describe('runtime against the API server', () => {
                     spec: { namespaces: { names: ['does-not-exist'] } },
                 },
             });
-            const client = new ApplyClient({
-                objects: c.objects,
-                customObjects: c.custom,
-                fieldManager: MANAGER,
-            });
-            await client.patchStatus('isolation.dev', 'v1alpha1', 'isolationprofiles', name, {
+            const writes: string[] = [];
+            const writer = writerOf(c.kc, new RecentWrites(), (verb, kind) => writes.push(`${verb} ${kind}`));
+            const read = async () =>
+                (await c.custom.getClusterCustomObject({
+                    group: 'isolation.dev',
+                    version: 'v1alpha1',
+                    plural: 'isolationprofiles',
+                    name,
+                })) as {
+                    status?: { observedGeneration?: number; conflicts?: unknown[] };
+                    metadata: {
+                        generation: number;
+                        managedFields: { manager: string; subresource?: string }[];
+                    };
+                };
+            await writer.patchStatus(name, {
                 observedGeneration: 1,
+                conflicts: [{ namespace: 'a', governedBy: 'other' }],
             });
-            const live = (await c.custom.getClusterCustomObject({
-                group: 'isolation.dev',
-                version: 'v1alpha1',
-                plural: 'isolationprofiles',
-                name,
-            })) as {
-                status?: { observedGeneration?: number };
-                metadata: { generation: number; managedFields: { manager: string; subresource?: string }[] };
-            };
+            assert.equal((await read()).status?.conflicts?.length, 1);
+            await writer.patchStatus(name, { observedGeneration: 1 });
+            const live = await read();
             assert.equal(live.status?.observedGeneration, 1);
+            assert.equal(live.status?.conflicts, undefined, 'a list the new status omits is removed');
+            assert.deepEqual(writes, ['status IsolationProfile', 'status IsolationProfile']);
             assert.equal(live.metadata.generation, 1, 'a status write does not bump the generation');
             assert.ok(
                 live.metadata.managedFields.some(

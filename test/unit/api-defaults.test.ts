@@ -1,182 +1,140 @@
 /**
- * withDefaults: every DESIGN default is applied on a copy, explicit values win, absent selectors keep their
- * meaning, and the input is never mutated or shared with the result.
+ * src/api/defaults.ts is the only place the API's defaults are written down: every DESIGN default is there, an
+ * explicit value always wins, and the readers that resolve optional fields (planner, conflict resolution, status)
+ * get their defaults from it.
  */
 import assert from 'node:assert/strict';
 
 import {
-    DEFAULT_ALLOW_DNS,
-    DEFAULT_ALLOW_SAME_NAMESPACE,
     DEFAULT_DELETION_POLICY,
-    DEFAULT_DENY_EGRESS,
-    DEFAULT_DENY_INGRESS,
     DEFAULT_DRIFT_POLICY,
     DEFAULT_MODE,
     DEFAULT_PRIORITY,
     DEFAULT_PROTOCOL,
-    DEFAULT_SUSPEND,
-    withDefaults,
-    type ResolvedSpec,
+    deletionPolicyOf,
+    driftPolicyOf,
+    effectiveNetwork,
+    isSuspended,
+    modeOf,
 } from '../../src/api/defaults.ts';
-import type { IsolationProfileSpec } from '../../src/api/types.ts';
-import { DEFAULT_PROTOCOL as PLANNER_DEFAULT_PROTOCOL, effectiveNetwork } from '../../src/plan/effective.ts';
+import type { IsolationProfile, IsolationProfileSpec } from '../../src/api/types.ts';
+import { computeStatus } from '../../src/controller/status.ts';
+import { isEnforcing, plan, priorityOf } from '../../src/plan/index.ts';
+import type { NetworkPolicyObject } from '../../src/plan/index.ts';
 import { kitchenSinkProfile, minimalProfile } from './fixtures/profiles.ts';
 
-function deepFreeze<T>(v: T): T {
-    if (typeof v === 'object' && v !== null) {
-        for (const child of Object.values(v)) deepFreeze(child);
-        Object.freeze(v);
-    }
-    return v;
-}
+const spec = (extra: Partial<IsolationProfileSpec> = {}): IsolationProfileSpec => ({
+    namespaces: { names: ['a'] },
+    ...extra,
+});
 
 describe('api/defaults', () => {
     it('has the defaults the design names', () => {
         assert.equal(DEFAULT_PRIORITY, 0);
         assert.equal(DEFAULT_MODE, 'Enforce');
-        assert.equal(DEFAULT_SUSPEND, false);
         assert.equal(DEFAULT_DELETION_POLICY, 'Delete');
         assert.equal(DEFAULT_DRIFT_POLICY, 'Correct');
-        assert.equal(DEFAULT_DENY_INGRESS, true);
-        assert.equal(DEFAULT_DENY_EGRESS, true);
-        assert.equal(DEFAULT_ALLOW_SAME_NAMESPACE, true);
-        assert.equal(DEFAULT_ALLOW_DNS, true);
         assert.equal(DEFAULT_PROTOCOL, 'TCP');
     });
 
-    it('resolves a minimal spec completely', () => {
-        const expected: ResolvedSpec = {
-            namespaces: { names: ['team-a'], exclude: [] },
-            priority: 0,
-            mode: 'Enforce',
-            suspend: false,
-            deletionPolicy: 'Delete',
-            driftPolicy: 'Correct',
-            network: {
-                defaultDeny: { ingress: true, egress: true },
-                allowSameNamespace: true,
-                allowDNS: true,
-                ingress: [],
-                egress: [],
-            },
-            access: [],
-            serviceAccounts: [],
-        };
-        assert.deepEqual(withDefaults(minimalProfile.spec), expected);
+    it('resolves the scalar defaults of a minimal spec, and of no spec at all', () => {
+        for (const s of [minimalProfile.spec, undefined]) {
+            assert.equal(modeOf(s), 'Enforce');
+            assert.equal(isSuspended(s), false);
+            assert.equal(deletionPolicyOf(s), 'Delete');
+            assert.equal(driftPolicyOf(s), 'Correct');
+        }
     });
 
-    it('keeps every explicit value, including false and non-default enums', () => {
-        const r = withDefaults(kitchenSinkProfile.spec);
-        assert.equal(r.priority, 5);
-        assert.equal(r.deletionPolicy, 'Orphan');
-        assert.equal(r.driftPolicy, 'Report');
-        assert.deepEqual(r.network.defaultDeny, { ingress: true, egress: false });
-        assert.equal(r.network.allowDNS, false);
-        assert.equal(r.suspend, false);
-        assert.equal(
-            withDefaults({ namespaces: { names: ['a'] }, mode: 'DryRun', suspend: true }).mode,
-            'DryRun',
-        );
-        assert.equal(withDefaults({ namespaces: { names: ['a'] }, suspend: true }).suspend, true);
-        assert.equal(withDefaults({ namespaces: { names: ['a'] }, priority: -3 }).priority, -3);
+    it('keeps every explicit value, including non-default enums', () => {
+        const k = kitchenSinkProfile.spec;
+        assert.equal(deletionPolicyOf(k), 'Orphan');
+        assert.equal(driftPolicyOf(k), 'Report');
+        assert.equal(modeOf(spec({ mode: 'DryRun' })), 'DryRun');
+        assert.equal(isSuspended(spec({ suspend: true })), true);
+        assert.equal(isSuspended(spec({ suspend: false })), false);
     });
 
-    it('defaults one direction of defaultDeny when only the other is set', () => {
-        const r = withDefaults({ namespaces: { names: ['a'] }, network: { defaultDeny: { egress: false } } });
-        assert.deepEqual(r.network.defaultDeny, { ingress: true, egress: false });
-    });
-
-    it('defaults the protocol of every port to TCP and keeps explicit protocols', () => {
-        const spec: IsolationProfileSpec = {
-            namespaces: { names: ['a'] },
-            network: {
-                ingress: [{ name: 'in', ports: [{ port: 80 }, { protocol: 'UDP', port: 53 }] }],
-                egress: [{ name: 'out', ports: [{ port: 'https' }] }],
-            },
-            access: [
-                {
-                    name: 'ci',
-                    roleRef: { kind: 'ClusterRole', name: 'edit' },
-                    subjects: [{ kind: 'ServiceAccount', namespace: 'ci', name: 'deployer' }],
-                    network: { ports: [{ port: 8080, endPort: 8081 }] },
-                },
-            ],
-        };
-        const r = withDefaults(spec);
-        assert.deepEqual(r.network.ingress[0]!.ports, [
-            { protocol: 'TCP', port: 80 },
-            { protocol: 'UDP', port: 53 },
-        ]);
-        assert.deepEqual(r.network.egress[0]!.ports, [{ protocol: 'TCP', port: 'https' }]);
-        assert.deepEqual(r.access[0]!.network, {
-            pods: {},
-            ports: [{ protocol: 'TCP', port: 8080, endPort: 8081 }],
+    it('resolves a spec without network to default-deny both ways with same-namespace and DNS allowed', () => {
+        assert.deepEqual(effectiveNetwork(minimalProfile.spec), {
+            denyIngress: true,
+            denyEgress: true,
+            allowSameNamespace: true,
+            allowDNS: true,
+            ingress: [],
+            egress: [],
         });
     });
 
-    it('resolves absent rule pods to every pod but leaves absent peers and ports absent (all, in NetworkPolicy terms)', () => {
-        const r = withDefaults({ namespaces: { names: ['a'] }, network: { ingress: [{ name: 'open' }] } });
-        assert.deepEqual(r.network.ingress, [{ name: 'open', pods: {} }]);
-        assert.equal('from' in r.network.ingress[0]!, false);
-        assert.equal('ports' in r.network.ingress[0]!, false);
+    it('keeps explicit network switches, and defaults one direction of defaultDeny when only the other is set', () => {
+        const k = effectiveNetwork(kitchenSinkProfile.spec);
+        assert.deepEqual([k.denyIngress, k.denyEgress, k.allowDNS], [true, false, false]);
+        assert.equal(
+            k.ingress,
+            kitchenSinkProfile.spec.network?.ingress,
+            'rules are passed through, not copied',
+        );
+        const e = effectiveNetwork(spec({ network: { defaultDeny: { egress: false } } }));
+        assert.deepEqual([e.denyIngress, e.denyEgress], [true, false]);
     });
 
-    it('never turns an absent namespace selector into one that selects everything', () => {
-        const r = withDefaults({ namespaces: { names: ['a'] } });
-        assert.equal('selector' in r.namespaces, false);
-        const s = withDefaults({ namespaces: { selector: { matchLabels: { team: 'x' } } } });
-        assert.deepEqual(s.namespaces, { names: [], selector: { matchLabels: { team: 'x' } }, exclude: [] });
+    it('the planner applies them: no network section plans default-deny, same-namespace and DNS policies', () => {
+        const objects = plan({
+            namespace: { name: 'a', labels: {} },
+            profile: { metadata: { name: 'p', uid: 'u' }, spec: spec() },
+            serviceAccounts: [],
+        });
+        const deny = objects.find(
+            (o): o is NetworkPolicyObject =>
+                o.kind === 'NetworkPolicy' && o.metadata.name === 'isolation-default-deny',
+        );
+        assert.deepEqual(deny?.spec.policyTypes, ['Ingress', 'Egress']);
+        assert.ok(objects.some((o) => o.metadata.name === 'isolation-same-namespace'));
+        assert.ok(objects.some((o) => o.metadata.name === 'isolation-dns'));
     });
 
-    it('leaves access entries without network without an alignment policy', () => {
-        const r = withDefaults(kitchenSinkProfile.spec);
-        assert.equal(r.access[1]!.name, 'local-role');
-        assert.equal('network' in r.access[1]!, false);
+    it('the planner defaults a port protocol to TCP and keeps an explicit one', () => {
+        const objects = plan({
+            namespace: { name: 'a', labels: {} },
+            profile: {
+                metadata: { name: 'p', uid: 'u' },
+                spec: spec({
+                    network: {
+                        ingress: [{ name: 'in', ports: [{ port: 80 }, { protocol: 'UDP', port: 53 }] }],
+                    },
+                }),
+            },
+            serviceAccounts: [],
+        });
+        const rule = objects.find(
+            (o): o is NetworkPolicyObject => o.kind === 'NetworkPolicy' && o.metadata.name.includes('in'),
+        );
+        assert.deepEqual(rule?.spec.ingress?.[0]?.ports, [
+            { protocol: 'TCP', port: 80 },
+            { protocol: 'UDP', port: 53 },
+        ]);
     });
 
-    it('does not mutate a deeply frozen input', () => {
-        const input = deepFreeze(structuredClone(kitchenSinkProfile.spec));
-        const before = JSON.stringify(input);
-        assert.doesNotThrow(() => withDefaults(input));
-        assert.equal(JSON.stringify(input), before);
+    it('conflict resolution reads the priority and mode defaults', () => {
+        const p = (s: Partial<IsolationProfileSpec>) => ({ metadata: { name: 'x' }, spec: spec(s) });
+        assert.equal(priorityOf(p({})), DEFAULT_PRIORITY);
+        assert.equal(priorityOf(p({ priority: -3 })), -3);
+        assert.equal(isEnforcing(p({})), true);
+        assert.equal(isEnforcing(p({ mode: 'DryRun' })), false);
+        assert.equal(isEnforcing(p({ suspend: true })), false);
     });
 
-    it('shares no object with its input, so changing the result cannot change the spec', () => {
-        const input = structuredClone(kitchenSinkProfile.spec);
-        const before = JSON.stringify(input);
-        const r = withDefaults(input);
-        r.namespaces.names.push('intruder');
-        r.namespaces.selector!.matchLabels!['x'] = 'y';
-        r.network.ingress[0]!.from!.push({ profile: 'intruder' });
-        r.access[0]!.subjects.push({ kind: 'Group', name: 'intruder' });
-        r.serviceAccounts[0]!.roleRef.name = 'admin';
-        assert.equal(JSON.stringify(input), before);
-    });
-
-    it('is idempotent on its own output shape', () => {
-        const once = withDefaults(kitchenSinkProfile.spec);
-        assert.deepEqual(withDefaults(once), once);
-    });
-
-    it('agrees with the planner, which reads the same defaults independently (src/plan/effective.ts)', () => {
-        const specs: IsolationProfileSpec[] = [
-            minimalProfile.spec,
-            kitchenSinkProfile.spec,
-            { namespaces: { names: ['a'] }, network: { defaultDeny: { ingress: false } } },
-            { namespaces: { names: ['a'] }, network: { allowSameNamespace: false, allowDNS: true } },
-        ];
-        for (const spec of specs) {
-            const planner = effectiveNetwork(spec);
-            const api = withDefaults(spec).network;
-            assert.deepEqual(
-                [planner.denyIngress, planner.denyEgress, planner.allowSameNamespace, planner.allowDNS],
-                [api.defaultDeny.ingress, api.defaultDeny.egress, api.allowSameNamespace, api.allowDNS],
-            );
-            assert.deepEqual(
-                planner.ingress.map((r) => r.name),
-                api.ingress.map((r) => r.name),
-            );
-        }
-        assert.equal(PLANNER_DEFAULT_PROTOCOL, DEFAULT_PROTOCOL);
+    it('the status reports the defaulted mode of a profile that does not set one', () => {
+        const profile: IsolationProfile = { ...minimalProfile, metadata: { name: 'm', generation: 1 } };
+        const r = computeStatus({
+            profile,
+            governed: [],
+            conflicts: [],
+            skipped: [],
+            outcome: () => undefined,
+            unresolved: [],
+            now: '2026-01-01T00:00:00Z',
+        });
+        assert.equal(r.kind === 'ready' ? r.status.mode : undefined, 'Enforce');
     });
 });

@@ -35,6 +35,8 @@ import {
     MAX_STATUS_CONDITIONS,
     MAX_STATUS_CONFLICTS,
     MAX_STATUS_PLAN,
+    STATUS_CONFLICTS_KEPT,
+    STATUS_PLAN_KEPT,
 } from '../../src/api/limits.ts';
 import {
     compileValidator,
@@ -318,6 +320,11 @@ describe('IsolationProfile CRD', () => {
         it('bounds match the constants of limits.ts', () => {
             assert.equal(schemaAt(root, 'status.conflicts')['maxItems'], MAX_STATUS_CONFLICTS);
             assert.equal(schemaAt(root, 'status.plan')['maxItems'], MAX_STATUS_PLAN);
+            assert.ok(
+                STATUS_CONFLICTS_KEPT <= MAX_STATUS_CONFLICTS,
+                'the status writer stays within the CRD',
+            );
+            assert.ok(STATUS_PLAN_KEPT <= MAX_STATUS_PLAN, 'the status writer stays within the CRD');
             assert.equal(schemaAt(root, 'status.conditions')['maxItems'], MAX_STATUS_CONDITIONS);
             assert.equal(
                 schemaAt(root, 'status.conditions[].message')['maxLength'],

@@ -7,7 +7,7 @@ import {
     trimRoleBinding,
     trimServiceAccount,
 } from '../../../src/controller/trim.ts';
-import { foreignManager } from '../../../src/controller/namespace-reconciler.ts';
+import { lastForeignManager } from '../../../src/plan/index.ts';
 
 const bulky = {
     annotations: { 'kubectl.kubernetes.io/last-applied-configuration': 'x'.repeat(5000) },
@@ -78,7 +78,7 @@ describe('cache trimming', () => {
         assert.deepEqual(t.metadata?.ownerReferences, np.metadata?.ownerReferences);
         assert.equal(t.metadata?.annotations, undefined);
         assert.equal(JSON.stringify(t).includes('fieldsV1'), false);
-        assert.equal(foreignManager(t.metadata), 'kubectl-edit');
+        assert.equal(lastForeignManager(t)?.manager, 'kubectl-edit');
         const rb = {
             metadata: { name: 'r', namespace: 'n', ...bulky },
             roleRef: { apiGroup: 'g', kind: 'ClusterRole', name: 'view' },

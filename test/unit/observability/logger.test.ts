@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import {
     createLogger,
     errorFields,
     isLogFormat,
     isLogLevel,
-    newReconcileID,
     reconcileLogger,
     silentLogger,
 } from '../../../src/observability/logger.ts';
@@ -80,7 +80,7 @@ describe('logger', () => {
     it('adds reconcile keys through a child logger without touching the component', async () => {
         const { stream, lines } = capture();
         const log = createLogger({ stream });
-        const id = newReconcileID();
+        const id = randomUUID(); // as the workqueue gives each run
         const child = reconcileLogger(log, { controller: 'namespace', namespace: 'team-a', reconcileID: id });
         child.info('reconciled');
         await flush();

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { createMetrics, RECONCILE_RESULTS } from '../../../src/observability/metrics.ts';
+import { Workqueue } from '../../../src/runtime/workqueue.ts';
+import { FakeClock, flush } from '../../support/fake-clock.ts';
 
 const EXPECTED_NAMES = [
     'controller_runtime_reconcile_total',
@@ -100,6 +102,35 @@ describe('metrics', () => {
         assert.ok(text.includes('controller_runtime_max_concurrent_reconciles{controller="namespace"} 4'));
         assert.ok(text.includes('workqueue_depth{name="namespace",controller="namespace"} 0'));
         assert.ok(text.includes('workqueue_adds_total{name="namespace",controller="namespace"} 1'));
+    });
+
+    it("reports a workqueue's unfinished work and longest running processor at each scrape", async () => {
+        const metrics = createMetrics({ defaultMetrics: false });
+        const clock = new FakeClock();
+        const gate: (() => void)[] = [];
+        const q = new Workqueue({
+            clock,
+            concurrency: 2,
+            reconcile: () => new Promise<void>((r) => gate.push(r)),
+        });
+        metrics.registerWorkqueue('namespace', 'namespace', q);
+        const series = 'name="namespace",controller="namespace"';
+        assert.ok((await metrics.text()).includes(`workqueue_unfinished_work_seconds{${series}} 0`));
+        q.add('a');
+        await flush();
+        await clock.advanceAsync(1000);
+        q.add('b');
+        await flush();
+        await clock.advanceAsync(500);
+        let text = await metrics.text();
+        assert.ok(text.includes(`workqueue_unfinished_work_seconds{${series}} 2`), '1.5 s + 0.5 s in flight');
+        assert.ok(text.includes(`workqueue_longest_running_processor_seconds{${series}} 1.5`));
+        for (const done of gate) done();
+        await flush();
+        text = await metrics.text();
+        assert.ok(text.includes(`workqueue_unfinished_work_seconds{${series}} 0`), 'nothing in flight');
+        assert.ok(text.includes(`workqueue_longest_running_processor_seconds{${series}} 0`));
+        await q.shutDown();
     });
 
     it('pre-initialises domain series by kind, condition, verb and result', async () => {

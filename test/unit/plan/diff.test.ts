@@ -3,6 +3,7 @@ import type { IsolationProfileSpec } from '../../../src/api/types.ts';
 import type { DesiredObject, NetworkPolicyObject, RoleBindingObject } from '../../../src/plan/index.ts';
 import {
     differences,
+    isOwnFieldManager,
     lastForeignManager,
     needsApply,
     plan,
@@ -361,17 +362,21 @@ describe('plan/diff', () => {
                 [`NetworkPolicy/${nps[0]!.metadata.name}`, `RoleBinding/${rbs[1]!.metadata.name}`],
             );
             assert.deepEqual(
-                actions.update.map((o) => o.metadata.name),
+                actions.update.map((c) => c.desired.metadata.name),
                 [nps[1]!.metadata.name],
             );
+            assert.equal(actions.update[0]!.live, drifted, 'the live object comes along');
             assert.deepEqual(
-                actions.replace.map((o) => o.metadata.name),
+                actions.replace.map((c) => c.desired.metadata.name),
                 [rbs[0]!.metadata.name],
             );
-            assert.deepEqual(actions.delete, [
-                { kind: 'NetworkPolicy', namespace: NS, name: 'isolation-ingress-removed' },
-                { kind: 'RoleBinding', namespace: NS, name: 'isolation-access-developers-old' },
-            ]);
+            assert.deepEqual(
+                actions.delete.map(({ kind, namespace, name }) => ({ kind, namespace, name })),
+                [
+                    { kind: 'NetworkPolicy', namespace: NS, name: 'isolation-ingress-removed' },
+                    { kind: 'RoleBinding', namespace: NS, name: 'isolation-access-developers-old' },
+                ],
+            );
 
             const planned = toPlannedActions(actions);
             assert.deepEqual(
@@ -411,6 +416,29 @@ describe('plan/diff', () => {
                 operation: 'Update',
                 time: '2025-03-01T00:00:00Z',
             });
+        });
+
+        it("ignores every one of the operator's own managers, and only those", () => {
+            const live = serverCopy(full[0]!);
+            (live.metadata as { managedFields: unknown[] }).managedFields = [
+                { manager: 'isolation-operatorx', operation: 'Update', time: '2025-01-01T00:00:00Z' },
+                { manager: 'isolation-operator-namespace', operation: 'Apply', time: '2025-02-01T00:00:00Z' },
+                { manager: 'isolation-operator-status', operation: 'Update', time: '2025-03-01T00:00:00Z' },
+                { manager: 'isolation-operator', operation: 'Apply', time: '2025-04-01T00:00:00Z' },
+            ];
+            assert.equal(lastForeignManager(live)?.manager, 'isolation-operatorx');
+            for (const m of ['isolation-operator', 'isolation-operator-finalizer'])
+                assert.ok(isOwnFieldManager(m));
+            assert.ok(!isOwnFieldManager('isolation-operatorx'));
+        });
+
+        it('takes the later of two entries with the same time, and a Date time like a string', () => {
+            const live = serverCopy(full[0]!);
+            (live.metadata as { managedFields: unknown[] }).managedFields = [
+                { manager: 'a', operation: 'Update', time: new Date('2025-01-01T00:00:00Z') },
+                { manager: 'b', operation: 'Update', time: '2025-01-01T00:00:00Z' },
+            ];
+            assert.equal(lastForeignManager(live)?.manager, 'b');
         });
 
         it('returns null when only the operator manages the object', () => {

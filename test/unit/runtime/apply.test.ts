@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { ApiException, type KubernetesObject, PatchStrategy } from '@kubernetes/client-node';
-import { ApplyClient, type ObjectApi, type StatusApi, httpStatus } from '../../../src/runtime/apply.ts';
+import { ApplyClient, type ObjectApi } from '../../../src/runtime/apply.ts';
+import { httpStatus } from '../../../src/runtime/errors.ts';
 
 interface Call {
     method: string;
@@ -49,7 +50,7 @@ describe('runtime/apply', () => {
         assert.equal(manager, 'isolation-operator');
         assert.equal(force, true);
         assert.equal(strategy, PatchStrategy.ServerSideApply);
-        assert.deepEqual(client.writes(), { apply: 1, delete: 0, patch: 0, status: 0, total: 1 });
+        assert.deepEqual(client.writes(), { apply: 1, delete: 0, patch: 0, total: 1 });
     });
 
     it('does not count a dry-run apply as a write', async () => {
@@ -125,39 +126,5 @@ describe('runtime/apply', () => {
         assert.equal(force, undefined, 'force is only valid for apply');
         assert.equal(strategy, PatchStrategy.MergePatch);
         assert.equal(client.writes().patch, 1);
-    });
-
-    it('patches status through the status subresource with a merge-patch content type', async () => {
-        const { api } = fakeApi();
-        const seen: { param: unknown; options: unknown }[] = [];
-        const custom = {
-            patchClusterCustomObjectStatus: (param: unknown, options: unknown) => {
-                seen.push({ param, options });
-                return Promise.resolve({});
-            },
-        } as unknown as StatusApi;
-        const client = new ApplyClient({
-            objects: api,
-            customObjects: custom,
-            fieldManager: 'isolation-operator',
-        });
-        await client.patchStatus('isolation.dev', 'v1alpha1', 'isolationprofiles', 'p', {
-            observedGeneration: 3,
-        });
-        assert.deepEqual(seen[0]?.param, {
-            group: 'isolation.dev',
-            version: 'v1alpha1',
-            plural: 'isolationprofiles',
-            name: 'p',
-            body: { status: { observedGeneration: 3 } },
-            fieldManager: 'isolation-operator-status',
-        });
-        // The options carry a middleware that sets the Content-Type header.
-        const headers: Record<string, string> = {};
-        const opts = seen[0]?.options as { middleware: { pre: (ctx: unknown) => unknown }[] };
-        for (const m of opts.middleware)
-            m.pre({ setHeaderParam: (k: string, v: string) => (headers[k] = v) });
-        assert.equal(headers['Content-Type'], 'application/merge-patch+json');
-        assert.equal(client.writes().status, 1);
     });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { FakeClock, RealClock } from '../../../src/runtime/clock.ts';
+import { RealClock } from '../../../src/runtime/clock.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 
 describe('runtime/clock', () => {
     it('fires due timers in due-time order, ties in creation order', () => {

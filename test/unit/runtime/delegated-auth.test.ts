@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { V1SubjectAccessReview, V1TokenReview } from '@kubernetes/client-node';
-import { FakeClock } from '../../../src/runtime/clock.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 import { DelegatedAuth, type ReviewApis } from '../../../src/runtime/delegated-auth.ts';
 
 /** A fake API server: tokens map to users; `allowed` lists the users RBAC lets `get /metrics`. */

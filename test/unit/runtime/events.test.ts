@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FakeClock, flush } from '../../../src/runtime/clock.ts';
+import { FakeClock, flush } from '../../support/fake-clock.ts';
 import {
     EventAggregator,
     type EventInput,

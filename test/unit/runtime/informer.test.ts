@@ -6,7 +6,7 @@ import type {
     ListPromise,
     ObjectCallback,
 } from '@kubernetes/client-node';
-import { FakeClock, flush } from '../../../src/runtime/clock.ts';
+import { FakeClock, flush } from '../../support/fake-clock.ts';
 import {
     type CachedInformer,
     type InformerFactoryArgs,

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { FakeClock, flush } from '../../../src/runtime/clock.ts';
+import { FakeClock, flush } from '../../support/fake-clock.ts';
 import {
     LeaderElector,
     type LeaderElectorOptions,
     type LeaseRecord,
     type LeaseStore,
-    MemoryLeaseStore,
     type VersionedLease,
     decide,
 } from '../../../src/runtime/leader.ts';
+import { MemoryLeaseStore } from '../../support/memory-lease-store.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
-import { FakeClock, flush } from '../../../src/runtime/clock.ts';
+import { FakeClock, flush } from '../../support/fake-clock.ts';
 import {
     isExpired,
     ResumableListWatch,

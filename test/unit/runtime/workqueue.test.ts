@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { FakeClock, flush } from '../../../src/runtime/clock.ts';
+import { FakeClock, flush } from '../../support/fake-clock.ts';
 import {
     type ReconcileContext,
     type ReconcileReport,
     type ReconcileResult,
-    TerminalError,
     Workqueue,
     type WorkqueueOptions,
 } from '../../../src/runtime/workqueue.ts';
+import { RetryAfterError, TerminalError } from '../../../src/runtime/errors.ts';
 
 /** A reconcile whose runs the test completes by hand. */
 class Gate {
@@ -222,6 +222,40 @@ describe('runtime/workqueue', () => {
         assert.equal(terminal, 1);
         assert.equal(reports[0]?.terminal, true);
         assert.equal(clock.pendingTimers(), 0);
+    });
+
+    it('waits at least the Retry-After of an API error or a RetryAfterError, and still counts the failure', async () => {
+        const gate = new Gate();
+        const { q, clock, reports } = makeQueue(gate);
+        q.add('k');
+        await flush();
+        // client-node's ApiException: code, body, headers (lower-case names from fetch).
+        const throttled = Object.assign(new Error('HTTP-Code: 429'), {
+            code: 429,
+            headers: { 'retry-after': '2' },
+        });
+        await gate.reject('k', throttled);
+        assert.equal(q.numRequeues('k'), 1);
+        assert.equal(reports.at(-1)?.terminal, false);
+        await clock.advanceAsync(1999);
+        assert.equal(
+            gate.count('k'),
+            1,
+            'not before the 2 s the server asked for (the backoff alone is 5 ms)',
+        );
+        await clock.advanceAsync(1);
+        assert.equal(gate.count('k'), 2);
+        await gate.reject('k', new RetryAfterError('busy', 300));
+        assert.equal(q.numRequeues('k'), 2);
+        await clock.advanceAsync(299);
+        assert.equal(gate.count('k'), 2);
+        await clock.advanceAsync(1);
+        assert.equal(gate.count('k'), 3);
+        // A Retry-After shorter than the grown backoff does not shorten it.
+        for (let i = 0; i < 10; i++) q.addRateLimited('other');
+        assert.equal(q.backoffFor('other'), 5 * 2 ** 10);
+        q.addRateLimited('other', 1);
+        assert.equal(q.numRequeues('other'), 11);
     });
 
     it('catches thrown non-Errors as panics and retries them', async () => {
