@@ -41,6 +41,8 @@ export interface Vocabulary {
 /** Upper bounds of the generated lists (the CRD allows far more; small lists keep runs fast and overlapping). */
 export interface Sizes {
     rules: number;
+    /** Fewest ingress and egress rules each (default 0). */
+    minRules?: number;
     peers: number;
     ports: number;
     access: number;
@@ -265,8 +267,9 @@ function serviceAccountEntry(): fc.Arbitrary<ServiceAccountEntry> {
 function uniqueByName<T extends { name: string }>(
     arb: fc.Arbitrary<T>,
     maxLength: number,
+    minLength = 0,
 ): fc.Arbitrary<T[]> {
-    return fc.uniqueArray(arb, { maxLength, selector: (x) => x.name });
+    return fc.uniqueArray(arb, { minLength, maxLength, selector: (x) => x.name });
 }
 
 /** A spec the CRD accepts (cluster-wide: it selects only by isolation.dev/ labels or names). */
@@ -304,8 +307,8 @@ export function validSpec(
                     ),
                     allowSameNamespace: fc.boolean(),
                     allowDNS: fc.boolean(),
-                    ingress: uniqueByName(ingressRule(v, z), z.rules),
-                    egress: uniqueByName(egressRule(v, z), z.rules),
+                    ingress: uniqueByName(ingressRule(v, z), z.rules, z.minRules),
+                    egress: uniqueByName(egressRule(v, z), z.rules, z.minRules),
                 },
                 { requiredKeys: [] },
             ),
