@@ -13,9 +13,9 @@
  * Tolerance: max(2 MiB, 5 % of the baseline). What may legitimately differ between two settled states is bounded by
  * design, not by time: the Event aggregator keeps up to 1,000 series for 10 minutes after their last occurrence,
  * read-your-writes entries live up to 60 s, V8's compiled code and inline caches shift by a few hundred KiB.
- * Measured after the fix (docs/memory.md): 0.7 MiB over 132 profiles, compiled code and event series; before it,
- * 4.5 MiB over 144 profiles, growing with every cycle. 2 MiB is about three times the residue and under half the
- * leak one slow ten-minute run shows.
+ * Measured after the fix (docs/memory.md): 0.7 and 1.0 MiB over 132 and 228 profiles, compiled code and event
+ * series; before it, 4.5 MiB over 144 profiles, growing with every cycle. 2 MiB is twice the largest residue and
+ * under half the leak one slow ten-minute run shows.
  *
  * Set SOAK_HEAP_SNAPSHOT_DIR to also write V8 heap snapshots at the baseline and at the end
  * (`node bench/heapsnapshot.ts <file>` summarises one).

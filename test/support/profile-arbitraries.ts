@@ -397,7 +397,7 @@ const FAULTS: Record<string, Fault> = {
     'duplicate rule names': (s) => {
         const c = clone(s);
         c.network = { ingress: [{ name: 'dup' }, { name: 'dup' }] };
-        return { spec: c, field: 'spec.network.ingress[1]' };
+        return { spec: c, field: 'spec.network.ingress' };
     },
     'named port to cidr only': (s) => {
         const c = clone(s);
@@ -457,6 +457,14 @@ const FAULTS: Record<string, Fault> = {
 };
 
 export const FAULT_NAMES = Object.keys(FAULTS);
+
+/** Fault `name` applied to `base`. */
+export function withFault(name: string, base: IsolationProfileSpec): FaultySpec {
+    const f = FAULTS[name];
+    if (!f) throw new Error(`unknown fault ${name}`);
+    const r = f(base);
+    return { spec: r.spec, fault: name, field: r.field };
+}
 
 export function faultySpec(v: Vocabulary = DEFAULT_VOCABULARY): fc.Arbitrary<FaultySpec> {
     return fc
