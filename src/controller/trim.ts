@@ -24,10 +24,23 @@ import type {
 
 import { FIELD_MANAGER } from '../api/types.ts';
 
-/** Equal JSON values are stored once (frozen); bounded, so high-cardinality values cannot grow it forever. */
+/**
+ * Equal JSON values are stored once (frozen), for as long as some cached object still holds them.
+ *
+ * Objects are pooled through `WeakRef`s, and a `FinalizationRegistry` forgets a key once its value was collected:
+ * when the last cached object using a spec, label set or ownerReference leaves the cache (its profile was deleted,
+ * its namespace went), the value and its key go too. The pool used to hold every value strongly, so every spec of
+ * every profile ever seen stayed in memory until 50,000 entries (docs/memory.md). Strings (namespace names) cannot
+ * be held weakly; they stay in a small strong pool, bounded by `max` and cleared when full.
+ */
 export class Sharer {
-    #pool = new Map<string, unknown>();
+    #pool = new Map<string, WeakRef<object>>();
+    #strings = new Map<string, string>();
     readonly #max: number;
+    readonly #registry = new FinalizationRegistry<string>((key) => {
+        // The key may have been re-shared with a new value since; forget it only if its value is really gone.
+        if (this.#pool.get(key)?.deref() === undefined) this.#pool.delete(key);
+    });
 
     constructor(max = 50_000) {
         this.#max = max;
@@ -35,17 +48,27 @@ export class Sharer {
 
     share<T>(value: T): T {
         if (value === undefined || value === null) return value;
-        const key = typeof value === 'string' ? `s:${value}` : JSON.stringify(value);
-        const hit = this.#pool.get(key);
+        if (typeof value === 'string') {
+            const hit = this.#strings.get(value);
+            if (hit !== undefined) return hit as T;
+            if (this.#strings.size >= this.#max) this.#strings.clear();
+            this.#strings.set(value, value);
+            return value;
+        }
+        if (typeof value !== 'object') return value;
+        const key = JSON.stringify(value);
+        const hit = this.#pool.get(key)?.deref();
         if (hit !== undefined) return hit as T;
         if (this.#pool.size >= this.#max) this.#pool.clear();
-        const frozen = deepFreeze(value);
-        this.#pool.set(key, frozen);
+        const frozen: T & object = deepFreeze(value);
+        this.#pool.set(key, new WeakRef(frozen));
+        this.#registry.register(frozen, key);
         return frozen;
     }
 
+    /** Values pooled now (strings included); a collected value counts until its finalizer ran. */
     get size(): number {
-        return this.#pool.size;
+        return this.#pool.size + this.#strings.size;
     }
 }
 

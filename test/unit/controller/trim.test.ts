@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { V1Namespace, V1NetworkPolicy, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
 
 import {
@@ -129,4 +131,28 @@ describe('cache sharing', () => {
         assert.ok(s.size <= 3);
         assert.deepEqual(s.share({ i: 99 }), { i: 99 });
     });
+
+    it('forgets a value once no cached object holds it (a deleted profile leaves nothing behind)', async () => {
+        const { Sharer } = await import('../../../src/controller/trim.ts');
+        const s = new Sharer();
+        let held: unknown[] | undefined = [];
+        for (let i = 0; i < 100; i++)
+            held.push(s.share({ spec: i, ports: Array.from({ length: 50 }, (_, p) => p) }));
+        const kept = s.share({ spec: 'kept' });
+        assert.equal(s.size, 101);
+        held = undefined;
+        await collectGarbage();
+        assert.equal(s.size, 1, 'values no object holds any more are forgotten');
+        assert.equal(s.share({ spec: 'kept' }), kept, 'a value still held is still shared');
+    });
 });
+
+/** A full GC, then a turn of the event loop so FinalizationRegistry callbacks run. */
+async function collectGarbage(): Promise<void> {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    for (let i = 0; i < 3; i++) {
+        gc();
+        await new Promise((r) => setImmediate(r));
+    }
+}
