@@ -48,6 +48,7 @@ export { matchNothingPeer, toNetworkPolicyPeers, toNetworkPolicyPorts } from './
 export type { ServiceAccountInfo } from './rolebindings.ts';
 export { matchingServiceAccounts } from './rolebindings.ts';
 
+export type { PlanInput } from './desired.ts';
 export { plan } from './desired.ts';
 
 export {
