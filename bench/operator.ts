@@ -1,5 +1,5 @@
 /**
- * Runs the operator for the benchmark: the real `run` child process (the compiled `dist/src/main.js` the image runs,
+ * Runs the operator for the benchmark: the real `run` child process (the bundle `dist/bundle/operator.mjs` the image runs,
  * with the literal environment of config/manager's container, heap settings included) under its own
  * ServiceAccount and exactly the RBAC of config/rbac (test/support/operator.ts), with optional V8 diagnostics (CPU profile, heap
  * snapshot on SIGUSR2), and a "settled" detector read from the operator's own Prometheus metrics (queues empty,

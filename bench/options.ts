@@ -20,7 +20,7 @@ export interface BenchOptions {
     unpooledBaseline: boolean;
     /** Concurrency of untimed fixture creation and cleanup. */
     fixtureConcurrency: number;
-    /** The operator script: the compiled `dist/src/main.js` the image runs (default, built first) or `src/main.ts`. */
+    /** The operator script: the bundle the image runs (`dist/bundle/operator.mjs`, default, built first) or `src/main.ts`. */
     operatorEntry: string;
 }
 
@@ -74,8 +74,8 @@ export function parseOptions(argv: string[]): BenchOptions {
         .option('--no-unpooled-baseline', 'skip the secondary baseline without connection reuse')
         .option(
             '--operator-entry <path>',
-            'operator script: dist/src/main.js (compiled first, as the image runs it) or src/main.ts',
-            'dist/src/main.js',
+            'operator script: dist/bundle/operator.mjs (bundled first, as the image runs it) or src/main.ts',
+            'dist/bundle/operator.mjs',
         )
         .exitOverride();
     cmd.parse(argv, { from: 'user' });

@@ -67,8 +67,8 @@ export interface OperatorOptions {
      */
     secureMetrics?: boolean;
     /**
-     * The script to run, relative to the repository: `src/main.ts` (default; Node strips the types) or the compiled
-     * `dist/src/main.js` that the image runs (the benchmarks use it: no TypeScript loader in the measured process).
+     * The script to run, relative to the repository: `src/main.ts` (default; Node strips the types) or the bundle
+     * `dist/bundle/operator.mjs` that the image runs (the benchmarks use it).
      */
     entry?: string;
 }
