@@ -95,6 +95,12 @@ plan: deps ## Render what a profile would generate, offline (FILE=profile.yaml).
 bench: deps controlplane-bin ## Run the benchmarks on a local control plane (NAMESPACES=1000).
 	$(NPM) run --silent bench -- --namespaces $(NAMESPACES)
 
+ROUNDS ?= 3
+.PHONY: bench-peer
+bench-peer: deps controlplane-bin ## The operator and HNC v1.1.0 side by side, fresh control plane per run (NAMESPACES=1000 ROUNDS=3).
+	bash bench/peer/build.sh >/dev/null
+	$(NPM) run --silent bench:peer -- --namespaces $(NAMESPACES) --rounds $(ROUNDS)
+
 ##@ Image and release
 
 VERSION ?= $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' package.json)

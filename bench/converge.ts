@@ -35,7 +35,11 @@ export interface Trackers {
     all(): { start(): Promise<void>; stop(): Promise<void>; reset(): void }[];
 }
 
-export async function startTrackers(c: Clients): Promise<Trackers> {
+/**
+ * Starts the watches. `generated` selects the generated NetworkPolicies and RoleBindings (the operator's
+ * managed-by label by default; a peer controller's own label in the side-by-side benchmark).
+ */
+export async function startTrackers(c: Clients, generated = MANAGED): Promise<Trackers> {
     const key = (kind: string) => (o: { metadata?: { namespace?: string; name?: string } }) =>
         objectKey(kind, o.metadata?.namespace ?? '', o.metadata?.name ?? '');
     const t: Trackers = {
@@ -43,14 +47,14 @@ export async function startTrackers(c: Clients): Promise<Trackers> {
             c,
             '/apis/networking.k8s.io/v1/networkpolicies',
             (labelSelector) => c.net.listNetworkPolicyForAllNamespaces({ labelSelector }),
-            MANAGED,
+            generated,
             key('NetworkPolicy'),
         ),
         roleBindings: new ArrivalTracker<V1RoleBinding>(
             c,
             '/apis/rbac.authorization.k8s.io/v1/rolebindings',
             (labelSelector) => c.rbac.listRoleBindingForAllNamespaces({ labelSelector }),
-            MANAGED,
+            generated,
             key('RoleBinding'),
         ),
         // Any profile label, so the baseline's label writes load this watch as the operator's will; only the
@@ -79,22 +83,27 @@ export interface ConvergeResult {
     finishedAt: Date;
 }
 
-export async function runConverge(
-    c: Clients,
-    t: Trackers,
-    names: readonly string[],
-    member: string,
+/** One object the converge clock waits for: its key in one tracker's arrivals. */
+export interface Expected {
+    arrivals: Map<string, number>;
+    key: string;
+}
+
+/** The expected key of a generated object in the right tracker. */
+export function expectedObject(t: Trackers, kind: string, namespace: string, name: string): Expected {
+    const tracker = kind === 'NetworkPolicy' ? t.networkPolicies : t.roleBindings;
+    return { arrivals: tracker.arrivals, key: objectKey(kind, namespace, name) };
+}
+
+/**
+ * Times `trigger` (the request(s) that make the controller act) → the last of `expected` seen by the watches.
+ * Polls the (cheap, in-memory) completion check; arrival times come from the watches, not from this loop.
+ */
+export async function timeArrivals(
+    expected: readonly Expected[],
+    trigger: () => Promise<unknown>,
     timeoutMs: number,
 ): Promise<ConvergeResult> {
-    const profile = benchProfile(PROFILE_NAME, member);
-    const expected: { arrivals: Map<string, number>; key: string }[] = [];
-    for (const ns of names) {
-        for (const o of desiredFor(ns, member, profile)) {
-            const tracker = o.kind === 'NetworkPolicy' ? t.networkPolicies : t.roleBindings;
-            expected.push({ arrivals: tracker.arrivals, key: objectKey(o.kind, ns, o.metadata.name) });
-        }
-        expected.push({ arrivals: t.labelled.arrivals, key: objectKey('Namespace', '', ns) });
-    }
     let remaining = expected;
     const done = () => {
         remaining = remaining.filter((e) => !e.arrivals.has(e.key));
@@ -102,13 +111,7 @@ export async function runConverge(
     };
     const startedAt = new Date();
     const t0 = nowMs();
-    await c.custom.createClusterCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        body: profile,
-    });
-    // Poll the (cheap, in-memory) completion check; arrival times come from the watches, not from this loop.
+    await trigger();
     const deadline = Date.now() + timeoutMs;
     while (!done() && Date.now() < deadline) await sleep(50);
     const times = expected.map((e) => e.arrivals.get(e.key)).filter((x): x is number => x !== undefined);
@@ -121,6 +124,33 @@ export async function runConverge(
         startedAt,
         finishedAt: new Date(),
     };
+}
+
+export async function runConverge(
+    c: Clients,
+    t: Trackers,
+    names: readonly string[],
+    member: string,
+    timeoutMs: number,
+): Promise<ConvergeResult> {
+    const profile = benchProfile(PROFILE_NAME, member);
+    const expected: Expected[] = [];
+    for (const ns of names) {
+        for (const o of desiredFor(ns, member, profile))
+            expected.push(expectedObject(t, o.kind, ns, o.metadata.name));
+        expected.push({ arrivals: t.labelled.arrivals, key: objectKey('Namespace', '', ns) });
+    }
+    return timeArrivals(
+        expected,
+        () =>
+            c.custom.createClusterCustomObject({
+                group: GROUP,
+                version: VERSION,
+                plural: PLURAL,
+                body: profile,
+            }),
+        timeoutMs,
+    );
 }
 
 export interface LatencyResult {
@@ -136,8 +166,19 @@ export async function runLatency(
     c: Clients,
     t: Trackers,
     names: readonly string[],
-    opts: { run: string; member: string; rate: number; graceMs: number; maxInFlight?: number },
+    opts: {
+        run: string;
+        member: string;
+        rate: number;
+        graceMs: number;
+        maxInFlight?: number;
+        /** Makes the new namespace governed (default: creates it with the member label). */
+        create?: (ns: string) => Promise<unknown>;
+    },
 ): Promise<LatencyResult> {
+    const create =
+        opts.create ??
+        ((ns: string) => c.core.createNamespace({ body: namespaceObject(ns, opts.run, opts.member) }));
     const sent = new Map<string, number>();
     const maxInFlight = opts.maxInFlight ?? 64;
     let inFlight = 0;
@@ -156,8 +197,7 @@ export async function runLatency(
         inFlight++;
         sent.set(ns, nowMs());
         pending.push(
-            c.core
-                .createNamespace({ body: namespaceObject(ns, opts.run, opts.member) })
+            create(ns)
                 .then(
                     () => undefined,
                     () => {

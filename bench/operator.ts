@@ -125,6 +125,14 @@ export async function waitSettled(
     op: OperatorProcess,
     opts: { quietMs?: number; timeoutMs: number; minReconciles?: number },
 ): Promise<boolean> {
+    return waitIdle(() => counters(op), opts);
+}
+
+/** `waitSettled` for any controller whose counters `read` returns (a peer controller's metrics, say). */
+export async function waitIdle(
+    read: () => Promise<OperatorCounters>,
+    opts: { quietMs?: number; timeoutMs: number; minReconciles?: number },
+): Promise<boolean> {
     const quietMs = opts.quietMs ?? 3000;
     const deadline = Date.now() + opts.timeoutMs;
     let lastWrites = -1;
@@ -132,7 +140,7 @@ export async function waitSettled(
     while (Date.now() < deadline) {
         let c: OperatorCounters;
         try {
-            c = await counters(op);
+            c = await read();
         } catch {
             await sleep(250);
             continue;

@@ -24,7 +24,7 @@ export interface BenchOptions {
     operatorEntry: string;
 }
 
-function int(name: string, min: number, max: number): (v: string) => number {
+export function int(name: string, min: number, max: number): (v: string) => number {
     return (v) => {
         const n = Number(v);
         if (!Number.isInteger(n) || n < min || n > max)

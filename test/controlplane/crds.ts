@@ -1,6 +1,7 @@
 /**
- * Installs the project's CRDs (every CRD file in `crds/`) into a control plane with the cached kubectl and waits
- * until each is Established, so tests and the controller manager's garbage collector see the new types.
+ * Installs the project's CRDs (every CRD file in `crds/`, or of another folder) into a control plane with the
+ * cached kubectl and waits until each is Established, so tests and the controller manager's garbage collector see
+ * the new types.
  *
  * The wait polls the condition itself, reading JSON: `kubectl wait --for=condition=Established` and a jsonpath
  * filter both fail at once, instead of waiting, when they read the CRD before it has any status condition.
@@ -15,15 +16,19 @@ import { parse } from 'yaml';
 const run = promisify(execFile);
 export const CRD_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'crds');
 
-export async function installCRDs(binDir: string, kubeconfig: string, timeoutMs = 60_000): Promise<void> {
-    const files = readdirSync(CRD_DIR).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
+export async function installCRDs(
+    binDir: string,
+    kubeconfig: string,
+    timeoutMs = 60_000,
+    dir = CRD_DIR,
+): Promise<void> {
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
     if (files.length === 0) return;
     const kubectl = join(binDir, 'kubectl');
-    const args = files.flatMap((f) => ['-f', join(CRD_DIR, f)]);
+    const args = files.flatMap((f) => ['-f', join(dir, f)]);
     await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--force-conflicts', ...args]);
     const names = files.map(
-        (f) =>
-            (parse(readFileSync(join(CRD_DIR, f), 'utf8')) as { metadata: { name: string } }).metadata.name,
+        (f) => (parse(readFileSync(join(dir, f), 'utf8')) as { metadata: { name: string } }).metadata.name,
     );
     const deadline = Date.now() + timeoutMs;
     for (const name of names) {

@@ -12,7 +12,12 @@ import { join } from 'node:path';
 import { REPO } from '../support/operator.ts';
 
 function scripts(): string[] {
-    const found = ['.ci/run', 'test/controlplane/build.sh', 'test/gitops-health/build.sh'];
+    const found = [
+        '.ci/run',
+        'test/controlplane/build.sh',
+        'test/gitops-health/build.sh',
+        'bench/peer/build.sh',
+    ];
     const hack = join(REPO, 'hack');
     if (existsSync(hack))
         for (const f of readdirSync(hack)) if (f.endsWith('.sh')) found.push(join('hack', f));
