@@ -30,7 +30,15 @@ import type { Trackers } from './converge.ts';
 import { namespaceNames } from './fixture.ts';
 import { clientsFor, createNamespaces, sleep } from './kube.ts';
 import type { Clients } from './kube.ts';
-import { deploymentEnv, scrape, startBenchOperator, takeHeapSnapshot, waitSettled } from './operator.ts';
+import {
+    buildOperatorBundle,
+    deploymentEnv,
+    OPERATOR_BUNDLE,
+    scrape,
+    startBenchOperator,
+    takeHeapSnapshot,
+    waitSettled,
+} from './operator.ts';
 import { parseOptions } from './options.ts';
 import { cpuSeconds, memoryBreakdown, RssSampler } from './proc.ts';
 import { formatTable, tableRows, writeResult } from './report.ts';
@@ -44,12 +52,7 @@ const MEMBER = 'converge';
 
 const opts = parseOptions(process.argv.slice(2));
 // The image runs the bundle (hack/bundle.ts): measure that, not the TypeScript loader and unbundled modules.
-if (opts.operatorEntry.startsWith('dist/')) {
-    execFileSync(process.execPath, [join(HERE, '..', 'hack', 'bundle.ts')], {
-        cwd: join(HERE, '..'),
-        stdio: 'inherit',
-    });
-}
+if (opts.operatorEntry === OPERATOR_BUNDLE) buildOperatorBundle();
 const t0 = Date.now();
 const log = (msg: string) => console.error(`[bench +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
 const startedAt = new Date().toISOString();

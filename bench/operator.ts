@@ -8,8 +8,9 @@
  * Design choice: readiness is awaited here with a bound that scales with the cluster size (the test helper's
  * fixed 60 s is too short for the initial lists of 10,000 namespaces and 20,000 ServiceAccounts on 2 busy cores).
  */
+import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { ControlPlane } from '../test/controlplane/controlplane.ts';
@@ -45,6 +46,15 @@ export function diagnosticNodeArgs(
     if (o.heapSnapshotDir)
         args.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${o.heapSnapshotDir}`);
     return args;
+}
+
+/** The operator as the image runs it (hack/bundle.ts), relative to the repository. */
+export const OPERATOR_BUNDLE = 'dist/bundle/operator.mjs';
+
+/** Builds the bundle (a few seconds), so a run measures the current source. */
+export function buildOperatorBundle(): void {
+    const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+    execFileSync(process.execPath, [join(repo, 'hack', 'bundle.ts')], { cwd: repo, stdio: 'inherit' });
 }
 
 /**

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Command } from 'commander';
 
+import { buildOperatorBundle } from '../operator.ts';
 import { int } from '../options.ts';
 import { buildHnc, HNC_DEFAULT_QPS, HNC_SHIPPED_MAX_RECONCILES, HNC_VERSION } from './hnc.ts';
 import { markdownTable } from './report.ts';
@@ -63,6 +64,9 @@ const all: Variant[] = [
 const wanted = opts.only?.split(',').map((s) => s.trim());
 const variants = wanted ? all.filter((v) => wanted.includes(v.name)) : all;
 if (variants.length === 0) throw new Error(`--only matched no setting: ${opts.only}`);
+
+// The operator runs as the image runs it: the bundle, built from the current source.
+if (variants.some((v) => v.kind === 'operator')) buildOperatorBundle();
 
 const t0 = Date.now();
 const log = (msg: string) => console.error(`[bench-peer +${((Date.now() - t0) / 1000).toFixed(0)}s] ${msg}`);

@@ -30,7 +30,7 @@ import type { Trackers } from '../converge.ts';
 import { namespaceNames, namespaceObject } from '../fixture.ts';
 import { clientsFor, createNamespaces, runPool, sleep, withRetry } from '../kube.ts';
 import type { Clients } from '../kube.ts';
-import { counters, startBenchOperator, waitIdle } from '../operator.ts';
+import { counters, OPERATOR_BUNDLE, startBenchOperator, waitIdle } from '../operator.ts';
 import type { OperatorCounters } from '../operator.ts';
 import { cpuSeconds, RssSampler } from '../proc.ts';
 import { summarize } from '../stats.ts';
@@ -44,7 +44,7 @@ import {
     startHnc,
     treeLabel,
 } from './hnc.ts';
-import { hncSourceObjects, OBJECTS_PER_NAMESPACE, peerObjects, peerProfile } from './objects.ts';
+import { hncSourceObjects, peerObjects, peerProfile } from './objects.ts';
 
 export const MEMBER = 'peer';
 export const PARENT = 'peer-parent';
@@ -166,6 +166,7 @@ async function startController(
         kubeconfig,
         concurrency: v.concurrency,
         readyTimeoutMs: timeoutMs,
+        entry: OPERATOR_BUNDLE,
     });
     const running = {
         pid: op.pid,
@@ -324,9 +325,4 @@ export async function runOnce(v: Variant, round: number, o: RunOptions): Promise
         if (ctl) log(`${v.name}: controller log ${ctl.logPath} (removed with the control plane)`);
         await cp.stop();
     }
-}
-
-/** Expected objects per run (for reports). */
-export function expectedObjects(namespaces: number): number {
-    return namespaces * OBJECTS_PER_NAMESPACE;
 }
