@@ -722,6 +722,25 @@ describe('tenancy: a profile governs only namespaces its authors own; the operat
             assert.match(res.stderr, /ValidatingAdmissionPolicy 'isolation-operator-(bounds|tenancy)'/);
             assert.equal((await get('isolationprofile', n('shop-main')))?.spec?.priority, undefined);
         });
+
+        it('re-checks a namespace blocked by planted objects: enforced once the tenant deletes them, no resync', async () => {
+            // (after the tests above, which need the planted objects) The tenant does as the event says. Unmanaged objects are not watched; the blocked namespace is
+            // re-checked (30 s), so it is enforced without waiting for a resync (10 min here).
+            await ok(['delete', 'networkpolicy', 'isolation-default-deny', '-n', shopB], { as: alice });
+            await ok(['delete', 'rolebinding', 'isolation-access-developers', '-n', shopB], { as: alice });
+            const healed = await observed(
+                n('shop-main'),
+                (x) => cond(x, 'Stalled')?.status === 'False' && x.status?.namespaces?.enforced === 2,
+            );
+            assert.equal(cond(healed, 'Ready')?.status, 'True');
+            const ours = await get('networkpolicy', 'isolation-default-deny', shopB);
+            assert.equal(ours?.metadata.labels?.['app.kubernetes.io/managed-by'], 'isolation-operator');
+            assert.deepEqual(
+                ours?.spec?.ingress ?? [],
+                [],
+                'the generated default-deny, not the planted one',
+            );
+        });
     });
 
     describe('labels through subresources, and ServiceAccount labels', () => {
