@@ -7,14 +7,36 @@
  * largest item of the operator's CPU profile. The first Agent a request builds carries the TLS settings of this
  * KubeConfig (CA, client certificate); later ones are identical and are closed unused. Credentials that change per
  * request (tokens) travel in headers, which `super` still sets every time.
+ *
+ * Every API client made from it also honours `Retry-After` (retry-after.ts): one gate per KubeConfig, as client
+ * middleware, so a 429 or 503 with Retry-After holds back every later request of the process until then.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import type { RequestContext } from '@kubernetes/client-node';
+import type { ApiConstructor, ApiType, Configuration, RequestContext } from '@kubernetes/client-node';
+
+import { RetryAfterGate, retryAfterMiddleware } from './retry-after.ts';
 
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
 export class PooledKubeConfig extends KubeConfig {
     #shared: Dispatcher | undefined;
+    /** Shared by every API client of this KubeConfig. */
+    readonly retryAfter = new RetryAfterGate();
+
+    /** `KubeConfig.makeApiClient` (its configuration, user agent included), plus the Retry-After gate. */
+    override makeApiClient<T extends ApiType>(apiClientType: ApiConstructor<T>): T {
+        let config: Configuration | undefined;
+        super.makeApiClient(
+            class {
+                constructor(c: Configuration) {
+                    config = c;
+                }
+            },
+        );
+        if (!config) throw new Error('makeApiClient: no configuration');
+        config.middleware.push(retryAfterMiddleware(this.retryAfter));
+        return new apiClientType(config);
+    }
 
     override async applySecurityAuthentication(context: RequestContext): Promise<void> {
         await super.applySecurityAuthentication(context);
