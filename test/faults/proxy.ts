@@ -79,6 +79,8 @@ export class FaultProxy {
     readonly #upstreamAgent: Agent;
     readonly #rules: ActiveRule[] = [];
     readonly #random: () => number;
+    /** Watch responses being streamed now. */
+    readonly #openWatches = new Set<ServerResponse>();
     #server: Server | undefined;
     #url = '';
 
@@ -139,6 +141,14 @@ export class FaultProxy {
         for (const c of doc.clusters) c.cluster.server = this.#url;
         await writeFile(outPath, stringify(doc), { mode: 0o600 });
         return outPath;
+    }
+
+    /** Cuts every watch stream open now (as a load balancer or API server restart would); returns how many. */
+    cutWatches(): number {
+        const n = this.#openWatches.size;
+        for (const res of this.#openWatches) res.destroy();
+        this.#openWatches.clear();
+        return n;
     }
 
     async stop(): Promise<void> {
@@ -223,6 +233,15 @@ export class FaultProxy {
                 entry.status = upRes.statusCode ?? 0;
                 res.writeHead(upRes.statusCode ?? 502, upRes.headers);
                 upRes.pipe(res);
+                // The API server went away mid-response (a restart, a cut stream): the client must see the cut too,
+                // not a response that never ends.
+                upRes.on('close', () => {
+                    if (!upRes.complete) res.destroy();
+                });
+                if (entry.watch) {
+                    this.#openWatches.add(res);
+                    res.on('close', () => this.#openWatches.delete(res));
+                }
                 if (action?.kind === 'dropWatch') {
                     setTimeout(() => {
                         upRes.destroy();

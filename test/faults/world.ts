@@ -137,6 +137,43 @@ export class FaultWorld {
         await kubectlApply(namespaceList(specs));
     }
 
+    /**
+     * Hand edits of generated objects, as a person with kubectl would make them: in `n` governed namespaces of the
+     * fixture, one NetworkPolicy's spec rewritten, one deleted, and one object relabelled to another profile.
+     * Returns how many edits were made.
+     */
+    async handEdits(n: number): Promise<number> {
+        const env = testEnv();
+        const snap = await readCluster(env.kc());
+        const byNs = new Map<string, string[]>();
+        for (const np of snap.networkPolicies) {
+            const ns = np.metadata?.namespace ?? '';
+            byNs.set(ns, [...(byNs.get(ns) ?? []), np.metadata?.name ?? '']);
+        }
+        let edits = 0;
+        for (const [ns, names] of [...byNs].slice(0, n)) {
+            const [first, second, third] = names;
+            if (first) {
+                const patch = JSON.stringify({
+                    spec: { podSelector: { matchLabels: { edited: 'by-hand' } } },
+                });
+                await mustKubectl(['patch', 'networkpolicy', first, '-n', ns, '--type=merge', '-p', patch]);
+                edits++;
+            }
+            if (second) {
+                await mustKubectl(['delete', 'networkpolicy', second, '-n', ns, '--wait=false']);
+                edits++;
+            }
+            if (third) {
+                await mustKubectl([
+                    'label', '--overwrite', 'networkpolicy', third, '-n', ns, 'isolation.dev/profile=someone-else',
+                ]); // prettier-ignore
+                edits++;
+            }
+        }
+        return edits;
+    }
+
     async check(): Promise<Discrepancies> {
         return compareToPlan(await readCluster(testEnv().kc()));
     }
@@ -189,6 +226,11 @@ export function faultWorld(): Promise<FaultWorld> {
 export async function stopFaultWorld(): Promise<void> {
     const w = await world?.catch(() => undefined);
     await w?.proxy.stop();
+}
+
+async function mustKubectl(args: string[]): Promise<void> {
+    const res = await testEnv().kubectl(args);
+    if (res.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${res.stderr}`);
 }
 
 export async function kubectlApply(json: string): Promise<void> {
