@@ -18,7 +18,7 @@ export const TEAMS = ['t0', 't1', 't2', 't3', 't4', 't5', 't6'] as const;
 
 /** Namespaces of the suite by default; FAULTS_NAMESPACES overrides. */
 export function namespaceCount(): number {
-    const n = Number(process.env.FAULTS_NAMESPACES ?? 300);
+    const n = Number(process.env.FAULTS_NAMESPACES ?? 200);
     if (!Number.isInteger(n) || n < 14)
         throw new Error(`FAULTS_NAMESPACES must be an integer >= 14, got ${n}`);
     return n;

@@ -157,18 +157,30 @@ export class FaultWorld {
                 const patch = JSON.stringify({
                     spec: { podSelector: { matchLabels: { edited: 'by-hand' } } },
                 });
-                await mustKubectl(['patch', 'networkpolicy', first, '-n', ns, '--type=merge', '-p', patch]);
-                edits++;
+                if (
+                    await mustKubectl([
+                        'patch',
+                        'networkpolicy',
+                        first,
+                        '-n',
+                        ns,
+                        '--type=merge',
+                        '-p',
+                        patch,
+                    ])
+                )
+                    edits++;
             }
             if (second) {
-                await mustKubectl(['delete', 'networkpolicy', second, '-n', ns, '--wait=false']);
-                edits++;
+                if (await mustKubectl(['delete', 'networkpolicy', second, '-n', ns, '--wait=false'])) edits++;
             }
             if (third) {
-                await mustKubectl([
-                    'label', '--overwrite', 'networkpolicy', third, '-n', ns, 'isolation.dev/profile=someone-else',
-                ]); // prettier-ignore
-                edits++;
+                if (
+                    await mustKubectl([
+                        'label', '--overwrite', 'networkpolicy', third, '-n', ns, 'isolation.dev/profile=someone-else',
+                    ]) // prettier-ignore
+                )
+                    edits++;
             }
         }
         return edits;
@@ -228,9 +240,12 @@ export async function stopFaultWorld(): Promise<void> {
     await w?.proxy.stop();
 }
 
-async function mustKubectl(args: string[]): Promise<void> {
+/** Runs kubectl; false when the object is gone (the operator may have pruned it meanwhile), throws otherwise. */
+async function mustKubectl(args: string[]): Promise<boolean> {
     const res = await testEnv().kubectl(args);
-    if (res.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${res.stderr}`);
+    if (res.code === 0) return true;
+    if (/NotFound/.test(res.stderr)) return false;
+    throw new Error(`kubectl ${args.join(' ')}: ${res.stderr}`);
 }
 
 export async function kubectlApply(json: string): Promise<void> {
