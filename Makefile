@@ -140,6 +140,10 @@ image: image-base ## Build the operator image IMG (default localhost/isolation-o
 test-release: deps controlplane-bin image ## Run the image in a pod-like container and install the bundle, against a local control plane.
 	$(NPM) run test:release
 
+.PHONY: test-faults
+test-faults: deps controlplane-bin ## Fault suite on the real control plane (FAULTS_NAMESPACES=200): crashes, outages, API errors; times in test/faults/results/.
+	$(NPM) run test:faults
+
 .PHONY: dist
 dist: ## Render dist/install.yaml for IMG (and IMG_DIGEST=sha256:...) with the pinned kubectl's kustomize.
 	@bin=$$(bash test/controlplane/build.sh); \

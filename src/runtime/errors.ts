@@ -69,10 +69,12 @@ export class RetryAfterError extends Error {
  * The `Retry-After` header of a response (RFC 9110 §10.2.3): delay-seconds or an HTTP date, in ms from `nowMs`.
  * Undefined when absent or unreadable.
  */
-export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
-    if (value === undefined) return undefined;
+export function parseRetryAfter(value: string | undefined | null, nowMs: number): number | undefined {
+    if (value === undefined || value === null) return undefined;
     const v = value.trim();
     if (/^\d+$/.test(v)) return Number(v) * 1000;
+    // Date.parse reads "-5" or "+3" as years; only a real HTTP-date may pass.
+    if (v === '' || /^[+-]?\d/.test(v)) return undefined;
     const at = Date.parse(v);
     return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }

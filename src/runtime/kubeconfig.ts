@@ -11,9 +11,14 @@
  * The pool is kept by replacing client-node's (TypeScript-private) `createDispatcher` on the instance, so no
  * throwaway Agent is built at all: building one per request and closing it again cost about 5 % of the operator's
  * CPU in a 1,000-namespace converge (undici's ClientDestroyedError alone was the largest single function).
+ *
+ * Every API client made from it also honours `Retry-After` (retry-after.ts): one gate per KubeConfig, as client
+ * middleware, so a 429 or 503 with Retry-After holds back every later request of the process until then.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import type { RequestContext } from '@kubernetes/client-node';
+import type { ApiConstructor, ApiType, Configuration, RequestContext } from '@kubernetes/client-node';
+
+import { RetryAfterGate, retryAfterMiddleware } from './retry-after.ts';
 
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
@@ -21,6 +26,23 @@ type CreateDispatcher = (cluster: unknown, agentOptions: unknown) => Dispatcher 
 
 export class PooledKubeConfig extends KubeConfig {
     #shared: Dispatcher | undefined;
+    /** Shared by every API client of this KubeConfig. */
+    readonly retryAfter = new RetryAfterGate();
+
+    /** `KubeConfig.makeApiClient` (its configuration, user agent included), plus the Retry-After gate. */
+    override makeApiClient<T extends ApiType>(apiClientType: ApiConstructor<T>): T {
+        let config: Configuration | undefined;
+        super.makeApiClient(
+            class {
+                constructor(c: Configuration) {
+                    config = c;
+                }
+            },
+        );
+        if (!config) throw new Error('makeApiClient: no configuration');
+        config.middleware.push(retryAfterMiddleware(this.retryAfter));
+        return new apiClientType(config);
+    }
 
     constructor() {
         super();

@@ -176,13 +176,27 @@ rules:
   - level: Metadata
 `;
 
+interface EtcdHeader {
+    header?: { revision?: string };
+}
+
+async function etcdPost(etcdUrl: string, path: string, body: unknown): Promise<EtcdHeader> {
+    const res = await fetch(`${etcdUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`etcd ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as EtcdHeader;
+}
+
 /** A running control plane started by this process (or attached to through its state file). */
 export class ControlPlane {
     readonly state: ControlPlaneState;
     #ownsRunDir: boolean;
     #exitHandler: (() => void) | undefined;
     /** Set while this process started the control plane: lets tests restart the API server. */
-    apiServer: { proc: Proc; restart: () => Promise<Proc> } | undefined;
+    apiServer: { proc: Proc; restart: (extraArgs?: string[]) => Promise<Proc> } | undefined;
 
     constructor(state: ControlPlaneState, ownsRunDir: boolean) {
         this.state = state;
@@ -286,12 +300,44 @@ export class ControlPlane {
      * Stops kube-apiserver (SIGTERM), keeps it down for `downMs`, and starts it again on the same port with the same
      * flags; resolves once it is ready. Clients see their watches break and requests fail meanwhile.
      */
-    async restartApiServer(downMs = 2000): Promise<void> {
+    async restartApiServer(downMs = 2000, extraArgs: string[] = []): Promise<void> {
         if (!this.apiServer)
             throw new Error('restartApiServer: this process did not start the control plane');
         await stopProcess(this.apiServer.proc);
         await new Promise((r) => setTimeout(r, downMs));
-        this.apiServer.proc = await this.apiServer.restart();
+        this.apiServer.proc = await this.apiServer.restart(extraArgs);
+    }
+
+    /**
+     * Freezes etcd or kube-apiserver with SIGSTOP for `ms` and thaws it with SIGCONT (always, even if the wait is
+     * interrupted): the process keeps its sockets open but answers nothing, as a hung or swapped-out process would.
+     */
+    async pause(name: 'etcd' | 'kube-apiserver', ms: number): Promise<void> {
+        const procs = (await readPids(this.state.runDir)).filter((p) => p.name === name);
+        const proc = name === 'kube-apiserver' ? this.apiServer?.proc : procs.at(-1);
+        if (!proc || !isAlive(proc.pid)) throw new Error(`pause: no running ${name}`);
+        process.kill(proc.pid, 'SIGSTOP');
+        try {
+            await new Promise((r) => setTimeout(r, ms));
+        } finally {
+            process.kill(proc.pid, 'SIGCONT');
+        }
+    }
+
+    /** etcd's current revision (from the header of a range read through its gRPC gateway). */
+    async etcdRevision(): Promise<number> {
+        const res = await etcdPost(this.state.etcdUrl, '/v3/kv/range', {
+            key: Buffer.from('\0').toString('base64'),
+        });
+        return Number(res.header?.revision ?? 0);
+    }
+
+    /** Compacts etcd's history before `revision` (what the API server does every 5 minutes). */
+    async compactEtcd(revision: number): Promise<void> {
+        await etcdPost(this.state.etcdUrl, '/v3/kv/compaction', {
+            revision: String(revision),
+            physical: true,
+        });
     }
 
     /** Attaches to a control plane left running by `up` (reads `<runDir>/state.json`). */
@@ -388,13 +434,11 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
             key: await readFile(admin.key),
         };
         const apiLog = join(runDir, 'logs', 'kube-apiserver.log');
-        const startApiServer = async () => {
-            const proc = await startProcess(
-                runDir,
-                'kube-apiserver',
-                join(binDir, 'kube-apiserver'),
-                apiArgs,
-            );
+        const startApiServer = async (extraArgs: string[] = []) => {
+            const proc = await startProcess(runDir, 'kube-apiserver', join(binDir, 'kube-apiserver'), [
+                ...apiArgs,
+                ...extraArgs,
+            ]);
             await waitFor(
                 'kube-apiserver /readyz',
                 async () => (await httpStatus(`${server}/readyz`, tls)) === 200,

@@ -130,7 +130,7 @@ describe('informer watches resume from the last resourceVersion', function () {
         it('relists exactly once after etcd compaction makes the watch position too old (410), then resumes', async function () {
             this.timeout(180_000);
             if (!cp) throw new Error('no control plane');
-            const { etcdUrl, auditLogPath } = cp.state;
+            const { auditLogPath } = cp.state;
             const user = 'watch-resume';
             const userKc = loadKubeconfig(await cp.addUser(user, ['system:masters']));
             const admin = loadKubeconfig(cp.kubeconfigPath).makeApiClient(CoreV1Api);
@@ -154,8 +154,8 @@ describe('informer watches resume from the last resourceVersion', function () {
 
                 // Move etcd's revision past the watch position, then compact everything before it.
                 for (let i = 0; i < 3; i++) await configMap(admin, 'elsewhere');
-                const revision = await etcdRevision(etcdUrl);
-                await etcdCompact(etcdUrl, revision);
+                const revision = await cp.etcdRevision();
+                await cp.compactEtcd(revision);
 
                 const after = await eventually(
                     'a relist and two watches after it at or past the compacted revision',
@@ -195,29 +195,4 @@ function loadKubeconfig(path: string): KubeConfig {
     const kc = new KubeConfig();
     kc.loadFromFile(path);
     return kc;
-}
-
-interface EtcdHeader {
-    header?: { revision?: string };
-}
-
-async function etcdPost(etcdUrl: string, path: string, body: unknown): Promise<EtcdHeader> {
-    const res = await fetch(`${etcdUrl}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-    });
-    if (!res.ok) throw new Error(`etcd ${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as EtcdHeader;
-}
-
-/** The current etcd revision (from the header of any range read). */
-async function etcdRevision(etcdUrl: string): Promise<number> {
-    const res = await etcdPost(etcdUrl, '/v3/kv/range', { key: Buffer.from('\0').toString('base64') });
-    return Number(res.header?.revision ?? 0);
-}
-
-/** Compacts etcd's history before `revision` (what the API server does every 5 minutes). */
-async function etcdCompact(etcdUrl: string, revision: number): Promise<void> {
-    await etcdPost(etcdUrl, '/v3/kv/compaction', { revision: String(revision), physical: true });
 }
