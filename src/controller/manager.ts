@@ -330,7 +330,12 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         settings.listPageSize,
     );
     const view = viewOf(informers, recent);
-    late.watches = operatorWatches({ view, outcomes, isEcho: (kind, obj) => recent.isEcho(kind, obj) });
+    late.watches = operatorWatches({
+        view,
+        outcomes,
+        isEcho: (kind, obj) => recent.isEcho(kind, obj),
+        deleteSeen: (kind, obj) => recent.deleteSeen(kind, obj),
+    });
     const writer = writerOf(kc, recent, (verb, kind) =>
         metrics.writesTotal.inc({ verb: verb === 'status' ? 'patch' : verb, kind }),
     );

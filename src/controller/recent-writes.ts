@@ -86,6 +86,19 @@ export class RecentWrites {
     }
 
     /**
+     * The watch saw `obj` deleted. A delete at or after the version one of our writes returned means that write is
+     * gone: drop its entry, or the overlay would show the object for the rest of its minute while the cache, which
+     * may never have held our version, shows nothing; the namespace would look converged until the resync.
+     */
+    deleteSeen(kind: string, obj: KubernetesObject): void {
+        const name = obj.metadata?.name;
+        const b = name ? this.#bucket(kind, obj.metadata?.namespace ?? '', false) : undefined;
+        const e = name ? b?.get(name) : undefined;
+        const rv = rvOf(obj);
+        if (e?.obj !== undefined && rv !== undefined && rv >= e.rv) b!.delete(name!);
+    }
+
+    /**
      * True when a watched object is exactly the version one of our writes returned: the echo of our own write,
      * which needs no reconcile. Someone else's change has another resourceVersion and is never an echo.
      */

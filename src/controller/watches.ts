@@ -64,6 +64,8 @@ export interface WatchContext {
     outcomes: OutcomeStore;
     /** True when `obj` is the watch echo of the operator's own write (src/controller/recent-writes.ts). */
     isEcho(kind: 'Namespace' | 'NetworkPolicy' | 'RoleBinding', obj: KubernetesObject): boolean;
+    /** A generated object's delete event: forget any own write of it that the delete superseded. */
+    deleteSeen(kind: 'NetworkPolicy' | 'RoleBinding', obj: KubernetesObject): void;
 }
 
 /** Namespaces a profile event must revisit: selected now, labelled with it, or holding an outcome of it. */
@@ -93,7 +95,11 @@ export function operatorWatches(ctx: WatchContext): Watches {
     // Generation filter state: profile name → `generation|deletionTimestamp` last seen.
     const profileState = new Map<string, string>();
     const generated = (kind: 'NetworkPolicy' | 'RoleBinding'): Watch<V1NetworkPolicy | V1RoleBinding> => ({
-        skip: (o, event) => event !== 'delete' && ctx.isEcho(kind, o),
+        skip: (o, event) => {
+            if (event !== 'delete') return ctx.isEcho(kind, o);
+            ctx.deleteSeen(kind, o); // before the reconcile it wakes reads the overlay
+            return false;
+        },
         keys: (o) => toNamespace(o.metadata?.namespace),
     });
     return {

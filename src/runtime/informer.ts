@@ -4,7 +4,7 @@
  * The underlying list-watch resumes its watch from the last resourceVersion it saw (events and bookmarks) and
  * relists only on 410 Gone, but stops for good on other errors (LIST failure, 403, 5xx, ECONNRESET). This module:
  * - detects "synced" by wrapping the list function (first successful LIST, after the cache has been filled);
- * - restarts after ANY error except our own stop, with full-jitter exponential backoff (1 s .. 60 s by default,
+ * - restarts after ANY error except our own stop, with full-jitter exponential backoff (1 s .. 30 s by default, as client-go's reflector:
  *   reset once an informer stayed up for `resetAfterMs`), on an injected clock and random source;
  * - passes the label/field selector to BOTH the list call and the watch;
  * - counts every LIST after the first (`hooks.onRelist`): `expired` when the API server said the position is gone
@@ -110,7 +110,7 @@ export interface InformerHooks {
 export interface BackoffOptions {
     /** Cap of the first restart delay. Default 1 s. */
     initialMs?: number;
-    /** Largest cap. Default 60 s. */
+    /** Largest cap. Default 30 s (after a long API outage the next attempt comes at most 30 s late). */
     maxMs?: number;
     /** An informer that stayed up this long resets the backoff. Default 60 s. */
     resetAfterMs?: number;
@@ -188,7 +188,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
         this.#random = opts.random ?? Math.random;
         this.#defer = opts.defer ?? ((fn) => void setImmediate(fn));
         this.#initialMs = opts.backoff?.initialMs ?? 1000;
-        this.#maxMs = opts.backoff?.maxMs ?? 60_000;
+        this.#maxMs = opts.backoff?.maxMs ?? 30_000;
         this.#resetAfterMs = opts.backoff?.resetAfterMs ?? 60_000;
     }
 

@@ -28,6 +28,24 @@ describe('RecentWrites (read-your-writes over the informer cache)', () => {
         assert.equal(r.size, 0);
     });
 
+    it('forgets an own write once the watch saw it deleted (a hand delete right after the write)', () => {
+        const r = new RecentWrites();
+        r.written('NetworkPolicy', obj('a', '10'));
+        r.deleteSeen('NetworkPolicy', obj('a', '9'));
+        assert.equal(
+            r.merge('NetworkPolicy', 'ns', []).length,
+            1,
+            'a delete older than our write changes nothing',
+        );
+        r.deleteSeen('NetworkPolicy', obj('a', '11'));
+        assert.deepEqual(
+            r.merge('NetworkPolicy', 'ns', []),
+            [],
+            'the cache never held our version and the object is gone: it must look missing, so it is re-created',
+        );
+        assert.equal(r.size, 0);
+    });
+
     it('hides a deleted object until the cache drops it, but shows a re-created one', () => {
         const r = new RecentWrites();
         r.deleted('NetworkPolicy', obj('a', '10'));

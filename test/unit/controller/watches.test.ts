@@ -17,6 +17,7 @@ function setup() {
     store.addNamespace('other');
     const profile = store.addProfile('p', { namespaces: { names: ['team-a'] } });
     const echoes = new Set<KubernetesObject>();
+    const deletes: string[] = [];
     const keys: string[] = [];
     let alignment = 0;
     let active = true;
@@ -24,6 +25,7 @@ function setup() {
         view: store.view(),
         outcomes: new OutcomeStore(),
         isEcho: (_kind, obj) => echoes.has(obj),
+        deleteSeen: (kind, obj) => deletes.push(`${kind}/${obj.metadata?.name}`),
     });
     const h = handlersFor(() => watches, {
         route: (e: Enqueue) => keys.push(`${e.queue}/${e.key}`),
