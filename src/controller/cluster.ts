@@ -52,11 +52,13 @@ import {
     trimNetworkPolicy,
     trimRoleBinding,
     trimServiceAccount,
+    trimUnmanaged,
 } from './trim.ts';
 
 export const NAMESPACE_LABEL_MANAGER = `${FIELD_MANAGER}-namespace`;
 export const FINALIZER_MANAGER = `${FIELD_MANAGER}-finalizer`;
 const MANAGED_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE}`;
+const UNMANAGED_SELECTOR = `${LABEL_MANAGED_BY}!=${MANAGED_BY_VALUE}`;
 
 export interface Handlers {
     profile: InformerHandlers<IsolationProfile>;
@@ -65,6 +67,8 @@ export interface Handlers {
     networkPolicy: InformerHandlers<V1NetworkPolicy>;
     roleBinding: InformerHandlers<V1RoleBinding>;
     clusterRole: InformerHandlers<V1ClusterRole>;
+    unmanagedNetworkPolicy: InformerHandlers<V1NetworkPolicy>;
+    unmanagedRoleBinding: InformerHandlers<V1RoleBinding>;
 }
 
 export interface Informers {
@@ -74,6 +78,9 @@ export interface Informers {
     networkPolicies: SupervisedInformer<V1NetworkPolicy>;
     roleBindings: SupervisedInformer<V1RoleBinding>;
     clusterRoles: SupervisedInformer<V1ClusterRole>;
+    /** NetworkPolicies and RoleBindings WITHOUT the managed-by label, trimmed to names: the "never adopt" check. */
+    unmanagedNetworkPolicies: SupervisedInformer<V1NetworkPolicy>;
+    unmanagedRoleBindings: SupervisedInformer<V1RoleBinding>;
 }
 
 type AnyInformer = SupervisedInformer<KubernetesObject>;
@@ -113,6 +120,15 @@ export function createInformers(
             labelSelector: selector,
             ...(transform ? { transform } : {}),
         });
+    const listNetworkPolicies = async (o: SelectorOptions & PageRequest) =>
+        (await custom.listCustomObjectForAllNamespaces({
+            group: 'networking.k8s.io',
+            version: 'v1',
+            resourcePlural: 'networkpolicies',
+            labelSelector: o.labelSelector,
+            limit: o.limit,
+            _continue: o._continue,
+        })) as KubernetesListObject<V1NetworkPolicy>;
     return {
         profiles: make<IsolationProfile & KubernetesObject>(
             PLURAL,
@@ -150,15 +166,7 @@ export function createInformers(
         networkPolicies: make(
             'networkpolicies',
             '/apis/networking.k8s.io/v1/networkpolicies',
-            async (o) =>
-                (await custom.listCustomObjectForAllNamespaces({
-                    group: 'networking.k8s.io',
-                    version: 'v1',
-                    resourcePlural: 'networkpolicies',
-                    labelSelector: o.labelSelector,
-                    limit: o.limit,
-                    _continue: o._continue,
-                })) as KubernetesListObject<V1NetworkPolicy>,
+            listNetworkPolicies,
             handlers.networkPolicy,
             MANAGED_SELECTOR,
             trimNetworkPolicy,
@@ -178,6 +186,24 @@ export function createInformers(
             handlers.clusterRole,
             undefined,
             trimClusterRole,
+        ),
+        // Watched instead of listed per namespace before each create (two LISTs per new namespace, 22 % of the
+        // requests of a converge): see docs/adr/0017-unmanaged-objects-are-watched.md.
+        unmanagedNetworkPolicies: make(
+            'networkpolicies-unmanaged',
+            '/apis/networking.k8s.io/v1/networkpolicies',
+            listNetworkPolicies,
+            handlers.unmanagedNetworkPolicy,
+            UNMANAGED_SELECTOR,
+            trimUnmanaged,
+        ),
+        unmanagedRoleBindings: make(
+            'rolebindings-unmanaged',
+            '/apis/rbac.authorization.k8s.io/v1/rolebindings',
+            (o) => rbac.listRoleBindingForAllNamespaces(o),
+            handlers.unmanagedRoleBinding,
+            UNMANAGED_SELECTOR,
+            trimUnmanaged,
         ),
     };
 }
@@ -205,6 +231,17 @@ export function viewOf(i: Informers, recent: RecentWrites = new RecentWrites()):
             return out;
         },
         clusterRole: (name) => i.clusterRoles.get(name),
+        foreignObjects(kind, namespace, names) {
+            const cache = kind === 'NetworkPolicy' ? i.unmanagedNetworkPolicies : i.unmanagedRoleBindings;
+            const out: ForeignObject[] = [];
+            for (const name of names) {
+                const obj = cache.get(name, namespace);
+                if (!obj) continue;
+                const manager = obj.metadata?.managedFields?.[0]?.manager;
+                out.push(manager ? { kind, name, manager } : { kind, name });
+            }
+            return out;
+        },
     };
 }
 
@@ -213,14 +250,6 @@ const API_VERSIONS = {
     RoleBinding: 'rbac.authorization.k8s.io/v1',
 } as const;
 const PLURALS = { NetworkPolicy: 'networkpolicies', RoleBinding: 'rolebindings' } as const;
-
-/** The field manager that wrote an object last (managedFields `time`), if recorded. */
-function lastManager(meta: KubernetesObject['metadata']): string | undefined {
-    const entries = [...(meta?.managedFields ?? [])].filter((m) => m.manager);
-    const t = (x: unknown) => (x ? new Date(x as string | Date).getTime() : 0);
-    entries.sort((a, b) => t(a.time) - t(b.time));
-    return entries[entries.length - 1]?.manager;
-}
 
 export function writerOf(
     kc: KubeConfig,
@@ -268,27 +297,6 @@ export function writerOf(
             )) as KubernetesObject;
             recent.written(obj.kind, stored);
             onWrite?.('apply', obj.kind);
-        },
-        async foreignObjects(kind, namespace, names) {
-            const [group, version] = API_VERSIONS[kind].split('/') as [string, string];
-            const wanted = new Set(names);
-            // Only objects without the managed-by label come back (usually none): a small answer.
-            const list = (await custom.listNamespacedCustomObject({
-                group,
-                version,
-                plural: PLURALS[kind],
-                namespace,
-                labelSelector: `${LABEL_MANAGED_BY}!=${MANAGED_BY_VALUE}`,
-            })) as KubernetesListObject<KubernetesObject>;
-            const out: ForeignObject[] = [];
-            for (const item of list.items ?? []) {
-                const name = item.metadata?.name;
-                if (!name || !wanted.has(name)) continue;
-                if (item.metadata?.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_VALUE) continue;
-                const manager = lastManager(item.metadata);
-                out.push(manager ? { kind, name, manager } : { kind, name });
-            }
-            return out;
         },
         async delete(kind, namespace, name, uid, resourceVersion) {
             try {

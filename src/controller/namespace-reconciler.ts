@@ -38,7 +38,7 @@ import {
     TerminalError,
 } from '../runtime/errors.ts';
 import type { ReconcileResult } from '../runtime/workqueue.ts';
-import type { ClusterView, ClusterWriter, ForeignObject, GeneratedLive, ProfileEvents } from './ports.ts';
+import type { ClusterView, ClusterWriter, GeneratedLive, ProfileEvents } from './ports.ts';
 
 export interface NamespaceReconcilerDeps {
     view: ClusterView;
@@ -76,20 +76,8 @@ export function explainRefusal(obj: DesiredObject, err: unknown, bindable: strin
 interface Failure {
     msg: string;
     terminal: boolean;
-    /**
-     * Set on a terminal failure whose cure is a change the operator does not watch (a tenant deleting an object
-     * that blocks a generated name): the status says Stalled, but the namespace is looked at again after this long.
-     */
-    recheckAfterMs?: number;
     retryAfterMs?: number;
 }
-
-/**
- * How soon a namespace blocked by a foreign object is checked again. Unmanaged objects are not watched (only the
- * managed-by label is), so deleting the blocker, as the ForeignObject event asks, would otherwise go unnoticed until
- * the next resync; one LIST per kind of such a namespace every 30 s (longer as the workqueue's backoff grows).
- */
-const FOREIGN_OBJECT_RECHECK_MS = 30_000;
 
 function failure(what: string, err: unknown): Failure {
     const after = retryAfterMs(err, Date.now());
@@ -105,12 +93,7 @@ function failure(what: string, err: unknown): Failure {
  * than the longest Retry-After any failure carried.
  */
 function toError(failures: Failure[], message: string): Error {
-    if (failures.every((f) => f.terminal)) {
-        const rechecks = failures.flatMap((f) => (f.recheckAfterMs !== undefined ? [f.recheckAfterMs] : []));
-        return rechecks.length > 0
-            ? new RetryAfterError(message, Math.min(...rechecks))
-            : new TerminalError(message);
-    }
+    if (failures.every((f) => f.terminal)) return new TerminalError(message);
     const waits = failures.flatMap((f) => (f.retryAfterMs !== undefined ? [f.retryAfterMs] : []));
     return waits.length > 0 ? new RetryAfterError(message, Math.max(...waits)) : new Error(message);
 }
@@ -277,24 +260,19 @@ export class NamespaceReconciler {
         };
         // Never adopt: an object with a generated name that the cache does not show may be someone else's
         // (pre-created by a tenant, e.g. an allow-all "isolation-default-deny"). Server-side apply would take it
-        // over silently; instead it is reported and the namespace is not counted as enforced.
+        // over silently; instead it is reported and the namespace is not counted as enforced. Unmanaged objects are
+        // watched (names only), so the blocker's deletion wakes this namespace again.
         const creates = [...actions.create];
         for (const kind of ['NetworkPolicy', 'RoleBinding'] as const) {
             const names = creates.filter((o) => o.kind === kind).map((o) => o.metadata.name);
             if (names.length === 0) continue;
-            let foreign: ForeignObject[];
-            try {
-                foreign = await writer.foreignObjects(kind, name, names);
-            } catch (err) {
-                failures.push({ ...failure(`check existing ${kind}s`, err), terminal: false });
-                continue;
-            }
+            const foreign = view.foreignObjects(kind, name, names);
             for (const f of foreign) {
                 const by = f.manager ? ` (last written by ${f.manager})` : '';
                 const msg =
                     `${f.kind} ${f.name} already exists and was not created by isolation-operator${by}; ` +
                     'it is never adopted: delete or rename it';
-                failures.push({ msg, terminal: true, recheckAfterMs: FOREIGN_OBJECT_RECHECK_MS });
+                failures.push({ msg, terminal: true });
                 events.record(profile, 'Warning', 'ForeignObject', `${name}: ${msg}`);
                 const i = creates.findIndex((o) => o.kind === f.kind && o.metadata.name === f.name);
                 if (i >= 0) creates.splice(i, 1);

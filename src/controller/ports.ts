@@ -30,6 +30,15 @@ export interface ClusterView {
     /** Every generated object labelled with this profile, across namespaces. */
     generatedFor(profile: string): { kind: 'NetworkPolicy' | 'RoleBinding'; obj: GeneratedLive }[];
     clusterRole(name: string): V1ClusterRole | undefined;
+    /**
+     * Which of `names` exist in the namespace WITHOUT the operator's managed-by label (from a watch of unmanaged
+     * objects, names only). The operator never adopts those.
+     */
+    foreignObjects(
+        kind: 'NetworkPolicy' | 'RoleBinding',
+        namespace: string,
+        names: string[],
+    ): ForeignObject[];
 }
 
 /** An object with a generated name that the operator did not create (no managed-by label). */
@@ -42,15 +51,6 @@ export interface ForeignObject {
 
 export interface ClusterWriter {
     apply(obj: DesiredObject): Promise<void>;
-    /**
-     * The one uncached read, made only before creating objects the cache does not show: which of `names` already
-     * exist in the namespace without the operator's managed-by label. The operator never adopts those.
-     */
-    foreignObjects(
-        kind: 'NetworkPolicy' | 'RoleBinding',
-        namespace: string,
-        names: string[],
-    ): Promise<ForeignObject[]>;
     /** Deletes the version the cache showed (`uid` as precondition; `resourceVersion` for read-your-writes). */
     delete(
         kind: 'NetworkPolicy' | 'RoleBinding',

@@ -23,6 +23,7 @@ import type {
 } from '@kubernetes/client-node';
 
 import { FIELD_MANAGER } from '../api/types.ts';
+import { GENERATED_NAME_PREFIX } from '../plan/names.ts';
 
 /**
  * Equal JSON values are stored once (frozen), for as long as some cached object still holds them.
@@ -154,4 +155,33 @@ export function trimRoleBinding(rb: V1RoleBinding): V1RoleBinding {
         roleRef: shared.share(rb.roleRef),
         ...(rb.subjects ? { subjects: shared.share(rb.subjects) } : {}),
     };
+}
+
+/**
+ * An unmanaged NetworkPolicy or RoleBinding (no managed-by label), kept only as far as the "never adopt" check
+ * needs: its name and namespace, and for names the operator could generate, the last field manager that wrote it
+ * (named in the ForeignObject event). Everything else a tenant wrote into it is dropped, so a cluster with many
+ * hand-made RoleBindings costs one small record each.
+ */
+export function trimUnmanaged<T extends V1NetworkPolicy | V1RoleBinding>(obj: T): T {
+    const m = obj.metadata;
+    const out: V1ObjectMeta = {};
+    if (m?.name !== undefined) out.name = m.name;
+    if (m?.namespace !== undefined) out.namespace = shared.share(m.namespace);
+    if (m?.resourceVersion !== undefined) out.resourceVersion = m.resourceVersion;
+    if (m?.name?.startsWith(GENERATED_NAME_PREFIX)) {
+        const last = lastManager(m.managedFields);
+        if (last) out.managedFields = [{ manager: last }];
+    }
+    return { metadata: out } as T;
+}
+
+/** The field manager that wrote an object last (managedFields `time`), if recorded. */
+export function lastManager(entries: V1ManagedFieldsEntry[] | undefined): string | undefined {
+    const t = (x: unknown) => (x ? new Date(x as string | Date).getTime() : 0);
+    let best: V1ManagedFieldsEntry | undefined;
+    for (const e of entries ?? []) {
+        if (e.manager && (!best || t(e.time) >= t(best.time))) best = e;
+    }
+    return best?.manager;
 }

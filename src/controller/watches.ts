@@ -23,6 +23,7 @@ import type {
 import { LABEL_PROFILE } from '../api/types.ts';
 import type { IsolationProfile } from '../api/types.ts';
 import { selects } from '../plan/index.ts';
+import { GENERATED_NAME_PREFIX } from '../plan/names.ts';
 import type { InformerEventType, InformerHandlers } from '../runtime/informer.ts';
 import type { Handlers } from './cluster.ts';
 import type { OutcomeStore } from './outcomes.ts';
@@ -57,6 +58,8 @@ export type Watches = {
     networkPolicy: Watch<V1NetworkPolicy>;
     roleBinding: Watch<V1RoleBinding>;
     clusterRole: Watch<V1ClusterRole>;
+    unmanagedNetworkPolicy: Watch<V1NetworkPolicy>;
+    unmanagedRoleBinding: Watch<V1RoleBinding>;
 };
 
 export interface WatchContext {
@@ -138,8 +141,19 @@ export function operatorWatches(ctx: WatchContext): Watches {
             alignment: 'never',
             keys: () => view.profiles().map((p) => ({ queue: 'profile', key: p.metadata.name })),
         },
+        // An unmanaged object under a generated name blocks that name (never adopted); its namespace is looked at
+        // again once it goes, or once it appears. Unmanaged objects under other names wake nothing.
+        unmanagedNetworkPolicy: unmanaged,
+        unmanagedRoleBinding: unmanaged,
     };
 }
+
+const unmanaged: Watch<V1NetworkPolicy | V1RoleBinding> = {
+    events: ['add', 'delete'],
+    alignment: 'never',
+    skip: (o) => !o.metadata?.name?.startsWith(GENERATED_NAME_PREFIX),
+    keys: (o) => toNamespace(o.metadata?.namespace),
+};
 
 export interface Routing {
     /** Every mapped key goes here. */
@@ -187,5 +201,7 @@ export function handlersFor(watches: () => Watches, routing: Routing): Handlers 
         networkPolicy: handlerFor('networkPolicy', watches, routing),
         roleBinding: handlerFor('roleBinding', watches, routing),
         clusterRole: handlerFor('clusterRole', watches, routing),
+        unmanagedNetworkPolicy: handlerFor('unmanagedNetworkPolicy', watches, routing),
+        unmanagedRoleBinding: handlerFor('unmanagedRoleBinding', watches, routing),
     };
 }

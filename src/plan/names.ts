@@ -10,15 +10,17 @@
 
 import { createHash } from 'node:crypto';
 
-export const NAME_DEFAULT_DENY = 'isolation-default-deny';
-export const NAME_SAME_NAMESPACE = 'isolation-same-namespace';
-export const NAME_DNS = 'isolation-dns';
-export const INGRESS_PREFIX = 'isolation-ingress';
-export const EGRESS_PREFIX = 'isolation-egress';
-export const ACCESS_PREFIX = 'isolation-access';
-export const SERVICE_ACCOUNT_PREFIX = 'isolation-sa';
+/** Every generated name starts with this (the unmanaged-object cache keeps details only under it). */
+export const GENERATED_NAME_PREFIX = 'isolation-';
+export const NAME_DEFAULT_DENY = `${GENERATED_NAME_PREFIX}default-deny`;
+export const NAME_SAME_NAMESPACE = `${GENERATED_NAME_PREFIX}same-namespace`;
+export const NAME_DNS = `${GENERATED_NAME_PREFIX}dns`;
+export const INGRESS_PREFIX = `${GENERATED_NAME_PREFIX}ingress`;
+export const EGRESS_PREFIX = `${GENERATED_NAME_PREFIX}egress`;
+export const ACCESS_PREFIX = `${GENERATED_NAME_PREFIX}access`;
+export const SERVICE_ACCOUNT_PREFIX = `${GENERATED_NAME_PREFIX}sa`;
 /** Its own prefix, so no access entry name can produce the same policy name. */
-export const ALIGNMENT_PREFIX = 'isolation-alignment';
+export const ALIGNMENT_PREFIX = `${GENERATED_NAME_PREFIX}alignment`;
 
 /** Maximum length of a DNS-1123 subdomain (metadata.name of a NetworkPolicy). */
 export const MAX_NAME_LENGTH = 253;

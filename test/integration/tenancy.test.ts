@@ -723,9 +723,9 @@ describe('tenancy: a profile governs only namespaces its authors own; the operat
             assert.equal((await get('isolationprofile', n('shop-main')))?.spec?.priority, undefined);
         });
 
-        it('re-checks a namespace blocked by planted objects: enforced once the tenant deletes them, no resync', async () => {
-            // (after the tests above, which need the planted objects) The tenant does as the event says. Unmanaged objects are not watched; the blocked namespace is
-            // re-checked (30 s), so it is enforced without waiting for a resync (10 min here).
+        it('re-reconciles a namespace blocked by planted objects as soon as the tenant deletes them, no resync', async () => {
+            // (after the tests above, which need the planted objects) The tenant does as the event says. Unmanaged
+            // objects are watched (ADR 0017): the deletes wake the namespace; no resync (10 min here), no polling.
             await ok(['delete', 'networkpolicy', 'isolation-default-deny', '-n', shopB], { as: alice });
             await ok(['delete', 'rolebinding', 'isolation-access-developers', '-n', shopB], { as: alice });
             const healed = await observed(

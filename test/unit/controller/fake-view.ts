@@ -27,6 +27,7 @@ export function fakeView(
         generatedFor: () => [],
         clusterRole: (n: string): V1ClusterRole | undefined =>
             roles.includes(n) ? { metadata: { name: n } } : undefined,
+        foreignObjects: () => [],
     };
     return v;
 }

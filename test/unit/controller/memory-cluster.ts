@@ -37,7 +37,7 @@ export class MemoryCluster {
     /** `${ns}/${name}`, managed ones only (the informer's label selector). */
     policies = new Map<string, V1NetworkPolicy>();
     bindings = new Map<string, V1RoleBinding>();
-    /** Objects under generated names without the managed-by label (only `foreignObjects` sees them). */
+    /** Objects under generated names without the managed-by label (only the view's `foreignObjects` sees them). */
     foreign: (ForeignObject & { namespace: string })[] = [];
     calls: string[] = [];
     events: string[] = [];
@@ -94,6 +94,12 @@ export class MemoryCluster {
             },
             clusterRole: (n): V1ClusterRole | undefined =>
                 this.clusterRoles.has(n) ? { metadata: { name: n } } : undefined,
+            foreignObjects: (kind, namespace, names) =>
+                this.foreign
+                    .filter((f) => f.kind === kind && f.namespace === namespace && names.includes(f.name))
+                    .map(({ kind: k, name, manager }) =>
+                        manager ? { kind: k, name, manager } : { kind: k, name },
+                    ),
         };
     }
 
@@ -118,14 +124,6 @@ export class MemoryCluster {
                     stored.metadata!.resourceVersion = String(this.#rv++);
                     this.#store(obj.kind).set(`${obj.metadata.namespace}/${obj.metadata.name}`, stored);
                 }),
-            foreignObjects: (kind, namespace, names) =>
-                call(`list ${kind} ${namespace}`, () =>
-                    this.foreign
-                        .filter((f) => f.kind === kind && f.namespace === namespace && names.includes(f.name))
-                        .map(({ kind: k, name, manager }) =>
-                            manager ? { kind: k, name, manager } : { kind: k, name },
-                        ),
-                ),
             delete: (kind, namespace, name) =>
                 call(`delete ${kind} ${namespace}/${name}`, () => {
                     this.#store(kind).delete(`${namespace}/${name}`);

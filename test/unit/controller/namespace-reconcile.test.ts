@@ -90,7 +90,7 @@ describe('NamespaceReconciler.reconcile (in-memory ports)', () => {
         ]);
     });
 
-    it('never adopts a foreign object under a generated name: reports it, Stalled, looks again in 30 s, applies the rest', async () => {
+    it('never adopts a foreign object under a generated name: reports it, Stalled (terminal), applies the rest', async () => {
         const { store, outcomes, reconciler, touched } = setup();
         store.foreign.push({
             kind: 'NetworkPolicy',
@@ -98,11 +98,8 @@ describe('NamespaceReconciler.reconcile (in-memory ports)', () => {
             name: 'isolation-default-deny',
             manager: 'kubectl',
         });
-        // Unmanaged objects are not watched: the tenant deleting the blocker must be noticed by a re-check.
-        await assert.rejects(
-            reconciler.reconcile('team-a'),
-            (e: unknown) => e instanceof RetryAfterError && e.retryAfterMs === 30_000,
-        );
+        // Terminal: no retry can help; the unmanaged-object watch wakes the namespace when the blocker goes.
+        await assert.rejects(reconciler.reconcile('team-a'), (e: unknown) => e instanceof TerminalError);
         assert.deepEqual(touched, [['p']], 'the status is recomputed after a failure too');
         assert.ok(!store.calls.includes('apply NetworkPolicy team-a/isolation-default-deny'));
         assert.ok(store.calls.includes('apply NetworkPolicy team-a/isolation-dns'));

@@ -8,6 +8,7 @@ import {
     trimNetworkPolicy,
     trimRoleBinding,
     trimServiceAccount,
+    trimUnmanaged,
 } from '../../../src/controller/trim.ts';
 import { lastForeignManager } from '../../../src/plan/index.ts';
 
@@ -90,6 +91,26 @@ describe('cache trimming', () => {
         assert.deepEqual(tr.roleRef, rb.roleRef);
         assert.deepEqual(tr.subjects, rb.subjects);
         assert.ok(JSON.stringify(tr).length < JSON.stringify(rb).length / 10);
+    });
+
+    it('keeps of an unmanaged object its name, and the last writer only under a name the operator generates', () => {
+        const spec = { podSelector: {}, ingress: [{}] };
+        const blocker = { metadata: { name: 'isolation-default-deny', namespace: 'n', resourceVersion: '7', labels: { a: 'b' }, ...bulky }, spec } as V1NetworkPolicy; // prettier-ignore
+        assert.deepEqual(trimUnmanaged(blocker), {
+            metadata: {
+                name: 'isolation-default-deny',
+                namespace: 'n',
+                resourceVersion: '7',
+                managedFields: [{ manager: 'kubectl-edit' }],
+            },
+        });
+        const other = {
+            metadata: { name: 'admins', namespace: 'n', resourceVersion: '8', ...bulky },
+            roleRef: { apiGroup: 'g', kind: 'ClusterRole', name: 'admin' },
+        } as V1RoleBinding;
+        assert.deepEqual(trimUnmanaged(other), {
+            metadata: { name: 'admins', namespace: 'n', resourceVersion: '8' },
+        });
     });
 });
 

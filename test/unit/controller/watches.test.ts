@@ -93,6 +93,25 @@ describe('controller description (watches)', () => {
         assert.equal(s.alignment(), 0);
     });
 
+    it('an unmanaged object under a generated name wakes its namespace when it appears or goes; others wake nothing', () => {
+        const s = setup();
+        const blocker = { metadata: { name: 'isolation-default-deny', namespace: 'team-a' } };
+        s.h.unmanagedNetworkPolicy.onAdd!(blocker);
+        s.h.unmanagedNetworkPolicy.onUpdate!(blocker);
+        s.h.unmanagedNetworkPolicy.onDelete!(blocker);
+        s.h.unmanagedRoleBinding.onDelete!({
+            metadata: { name: 'isolation-access-dev', namespace: 'team-b' },
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+        });
+        s.h.unmanagedNetworkPolicy.onDelete!({ metadata: { name: 'allow-web', namespace: 'team-a' } });
+        s.h.unmanagedRoleBinding.onAdd!({
+            metadata: { name: 'admins', namespace: 'team-b' },
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+        });
+        assert.deepEqual(s.keys, ['namespace/team-a', 'namespace/team-a', 'namespace/team-b']);
+        assert.equal(s.alignment(), 0);
+    });
+
     it('routes nothing until active, while the filters and the alignment mark still see every event', () => {
         const s = setup();
         s.deactivate();
