@@ -43,7 +43,7 @@ import { ProfileReconciler } from './profile-reconciler.ts';
 import type { ClusterView } from './ports.ts';
 import { handlersFor, operatorWatches } from './watches.ts';
 import type { QueueName, Watches } from './watches.ts';
-import { RecentWrites } from './recent-writes.ts';
+import { RecentWrites, TTL_MS as OVERLAY_TTL_MS } from './recent-writes.ts';
 import type { OperatorSettings } from './settings.ts';
 
 const NS_CONTROLLER = 'namespace';
@@ -422,6 +422,27 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         clock,
         callback: () => (queues.active ? enqueueAll() : undefined),
     });
+    // Own writes the cache never confirmed within the overlay's TTL (made while the watches were blind) get their
+    // namespace reconciled again from the cache alone; without this only the resync would notice one deleted since.
+    const overlaySweep = new Resync({
+        intervalMs: OVERLAY_TTL_MS,
+        clock,
+        callback: () => {
+            const cachedOf = (kind: string, ns: string, name: string) =>
+                kind === 'Namespace'
+                    ? informers.namespaces.get(name)
+                    : kind === 'NetworkPolicy'
+                      ? informers.networkPolicies.get(name, ns)
+                      : kind === 'RoleBinding'
+                        ? informers.roleBindings.get(name, ns)
+                        : undefined;
+            for (const u of recent.expire(cachedOf)) {
+                if (!queues.active) continue;
+                const ns = u.kind === 'Namespace' ? u.name : u.namespace;
+                if (ns) namespaceQueue.add(ns);
+            }
+        },
+    });
 
     const endpoints = await serveEndpoints(settings, kc, metrics, informers, log);
 
@@ -441,6 +462,7 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         });
         enqueueAll();
         resync.start();
+        overlaySweep.start();
     };
 
     let leader: Leadership | undefined;
@@ -451,6 +473,7 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
             queues.active = false;
             abort.abort();
             resync.stop();
+            overlaySweep.stop();
             await drainQueues(queues.all(), settings.shutdownTimeoutMs, clock, log);
             if (leader) await leader.release();
             await Promise.all(allInformers(informers).map((i) => i.stop()));

@@ -7,7 +7,9 @@
  * Design: resourceVersions are compared as integers. Kubernetes calls them opaque, but every etcd3-backed API
  * server issues them from one monotonic revision counter; if one does not parse, the cache wins, so the worst
  * case is the extra write this module exists to avoid, never a missed change. A newer version in the cache
- * (someone else's edit) always wins, so drift is never hidden; entries also expire after a minute.
+ * (someone else's edit) always wins, so drift is never hidden; entries also expire after a minute, and the
+ * manager's sweep (`expire`) re-queues the namespace of any entry the cache never confirmed by then: a write made
+ * while the watch was blind leaves no other trace.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 
@@ -17,7 +19,16 @@ interface Entry {
     at: number;
 }
 
-const TTL_MS = 60_000;
+/** How long an own write may stay unconfirmed by the cache; also the period of the manager's `expire` sweep. */
+export const TTL_MS = 60_000;
+
+/** An overlay entry the cache never confirmed (see `expire`). */
+export interface Unconfirmed {
+    kind: string;
+    /** '' for cluster-scoped objects (the Namespace label write). */
+    namespace: string;
+    name: string;
+}
 
 function rvOf(obj: KubernetesObject | undefined): bigint | undefined {
     const rv = obj?.metadata?.resourceVersion;
@@ -61,6 +72,36 @@ export class RecentWrites {
                 if (b.size === 0) byNs.delete(ns);
             }
         }
+    }
+
+    /**
+     * Drops every entry older than the TTL and returns those the cache never confirmed: a write whose version (or
+     * a newer one) the cache does not hold, or a delete of an object the cache still shows at that version. Such a
+     * write happened while the watch was blind (refused, cut, expired and relisted): the relist cannot show its
+     * deletion as an event, because the stale cache never held it, and the overlay would otherwise be the only
+     * record of it. The manager re-queues their namespaces (docs/reliability.md, "watch expiry").
+     */
+    expire(
+        cached: (kind: string, namespace: string, name: string) => KubernetesObject | undefined,
+    ): Unconfirmed[] {
+        const now = this.#now();
+        const out: Unconfirmed[] = [];
+        for (const [kind, byNs] of this.#m) {
+            for (const [ns, b] of byNs) {
+                for (const [name, e] of b) {
+                    if (now - e.at <= TTL_MS) continue;
+                    b.delete(name);
+                    const cacheRv = rvOf(cached(kind, ns, name));
+                    const confirmed =
+                        e.obj === undefined
+                            ? cacheRv === undefined || cacheRv > e.rv
+                            : cacheRv !== undefined && cacheRv >= e.rv;
+                    if (!confirmed) out.push({ kind, namespace: ns, name });
+                }
+                if (b.size === 0) byNs.delete(ns);
+            }
+        }
+        return out;
     }
 
     /** Records the object a write returned. */

@@ -59,7 +59,9 @@ describe('faults: watch expiry (etcd compaction, watch cache off)', function () 
         unblock();
         const reopened = Date.now();
 
-        const s = await w.waitConverged('after watches were allowed again', reopened);
+        // Bound: an own write the cache never confirmed is re-checked by the overlay sweep within two TTLs (2 min);
+        // before that sweep existed, this took up to the 10-min resync (docs/reliability.md).
+        const s = await w.waitConverged('after watches were allowed again', reopened, 180_000);
         const expired = await eventually('relists counted as expired', async () => {
             const n = await w.metric(RELISTS, { reason: 'expired' });
             return n > expiredBefore ? n - expiredBefore : undefined;

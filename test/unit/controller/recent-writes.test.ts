@@ -28,6 +28,35 @@ describe('RecentWrites (read-your-writes over the informer cache)', () => {
         assert.equal(r.size, 0);
     });
 
+    it('after its TTL, reports the own writes the cache never confirmed (made while the watch was blind), and only those', () => {
+        let now = 0;
+        const r = new RecentWrites(() => now);
+        r.written('NetworkPolicy', obj('seen', '10'));
+        r.written('NetworkPolicy', obj('never-seen', '11'));
+        r.written('NetworkPolicy', obj('old-in-cache', '12'));
+        r.deleted('NetworkPolicy', obj('deleted-still-cached', '13'));
+        r.deleted('NetworkPolicy', obj('deleted-gone', '14'));
+        r.written('Namespace', { metadata: { name: 'team-a', resourceVersion: '15' } });
+        const cache = new Map<string, KubernetesObject>([
+            ['ns/seen', obj('seen', '10')],
+            ['ns/old-in-cache', obj('old-in-cache', '9')],
+            ['ns/deleted-still-cached', obj('deleted-still-cached', '13')],
+            ['/team-a', { metadata: { name: 'team-a', resourceVersion: '16' } }],
+        ]);
+        const cached = (_kind: string, ns: string, name: string) => cache.get(`${ns}/${name}`);
+        now = 60_000;
+        assert.deepEqual(r.expire(cached), [], 'nothing is older than the TTL yet');
+        assert.equal(r.size, 6);
+        now = 60_001;
+        const names = r.expire(cached).map((u) => `${u.kind} ${u.namespace}/${u.name}`);
+        assert.deepEqual(names.sort(), [
+            'NetworkPolicy ns/deleted-still-cached',
+            'NetworkPolicy ns/never-seen',
+            'NetworkPolicy ns/old-in-cache',
+        ]);
+        assert.equal(r.size, 0, 'every expired entry is dropped');
+    });
+
     it('forgets an own write once the watch saw it deleted (a hand delete right after the write)', () => {
         const r = new RecentWrites();
         r.written('NetworkPolicy', obj('a', '10'));
