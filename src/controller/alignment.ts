@@ -10,6 +10,10 @@
  *   a computation is at least `dutyFactor` times as long as it took), keeping status work bounded at scale:
  *   at thousands of namespaces one computation takes long enough that a fixed 2 s interval let it eat the CPU
  *   the namespace reconciles needed during a converge.
+ * - While namespace work is waiting (`backlog`, e.g. the converge of a new profile), a due computation is put off
+ *   for up to `maxDeferMs` (default 60 s): its answer would describe half-converged namespaces and be redone at
+ *   once, and it took 10 % of the operator's busy CPU in a 3,000-namespace converge (docs/benchmarks.md). A
+ *   status is then written without the new answer and asks again, so the deferral is bounded, never a loss.
  * - Input is what the operator caches: the generated NetworkPolicies and RoleBindings (label-selected) and every
  *   namespace. Policies and bindings made by other tools are not seen here (the `explain gaps` command reads them
  *   all); the report is about what the profiles themselves say. Report-only: it never changes what is written.
@@ -26,6 +30,10 @@ export interface AlignmentReportOptions {
     minIntervalMs?: number;
     /** The pause after a computation is at least this many times its duration (default 10). */
     dutyFactor?: number;
+    /** True while namespace reconciles are waiting; a due computation is deferred then (see the header). */
+    backlog?: () => boolean;
+    /** Longest deferral while `backlog` holds, counted from the first change not yet checked (default 60 s). */
+    maxDeferMs?: number;
     /** Called with the gap counts by kind after every computation (metrics). */
     onComputed?: (byKind: Record<string, number>) => void;
 }
@@ -43,6 +51,8 @@ export class AlignmentReport {
     #at = Number.NEGATIVE_INFINITY;
     #tookMs = 0;
     #gaps = new Map<string, AlignmentGap[]>();
+    /** When the first change since the last computation happened. */
+    #staleSince = 0;
 
     constructor(options: AlignmentReportOptions) {
         this.#o = options;
@@ -50,6 +60,7 @@ export class AlignmentReport {
 
     /** Something the check reads changed (an informer event on profiles, namespaces or generated objects). */
     touch(): void {
+        if (this.#version === this.#computedVersion) this.#staleSince = this.#o.now();
         this.#version++;
     }
 
@@ -61,8 +72,14 @@ export class AlignmentReport {
     gapsFor(profile: string): ProfileGaps {
         if (this.#version !== this.#computedVersion) {
             const pause = Math.max(this.#o.minIntervalMs ?? 2000, (this.#o.dutyFactor ?? 10) * this.#tookMs);
-            const wait = this.#at + pause - this.#o.now();
+            const now = this.#o.now();
+            const wait = this.#at + pause - now;
             if (wait > 0) return { gaps: this.#gaps.get(profile) ?? [], retryInMs: wait };
+            const deferLeft = this.#staleSince + (this.#o.maxDeferMs ?? 60_000) - now;
+            if (deferLeft > 0 && this.#o.backlog?.() === true) {
+                const retryInMs = Math.min(deferLeft, this.#o.minIntervalMs ?? 2000);
+                return { gaps: this.#gaps.get(profile) ?? [], retryInMs };
+            }
             const version = this.#version;
             const started = this.#o.now();
             this.#gaps = this.#compute();

@@ -295,7 +295,13 @@ export function writerOf(
                 },
                 setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
             )) as KubernetesObject;
-            recent.written(obj.kind, stored);
+            // Kept as the cache keeps it (trimmed, shared specs): the overlay holds up to a minute of writes.
+            recent.written(
+                obj.kind,
+                obj.kind === 'NetworkPolicy'
+                    ? trimNetworkPolicy(stored)
+                    : trimRoleBinding(stored as V1RoleBinding),
+            );
             onWrite?.('apply', obj.kind);
         },
         async delete(kind, namespace, name, uid, resourceVersion) {
@@ -313,14 +319,14 @@ export function writerOf(
                 kind: 'Namespace',
                 metadata: { name: namespace, labels: { [LABEL_PROFILE]: profile } },
             });
-            recent.written('Namespace', stored);
+            recent.written('Namespace', trimNamespace(stored));
         },
         async unlabelNamespace(namespace) {
             try {
                 const stored = await labelClient.patchMetadata('v1', 'Namespace', undefined, namespace, {
                     labels: { [LABEL_PROFILE]: null },
                 });
-                recent.written('Namespace', stored);
+                recent.written('Namespace', trimNamespace(stored));
             } catch (err) {
                 if (!isNotFound(err)) throw err;
             }

@@ -137,6 +137,10 @@ class Queues {
     all(): Workqueue[] {
         return [...this.#byName.values()];
     }
+    /** Keys of one queue ready to run (0 before it is registered). */
+    ready(name: QueueName): number {
+        return this.#byName.get(name)?.len() ?? 0;
+    }
 }
 
 /** The creation → default-deny latency of new namespaces (isolation_operator_namespace_isolation_latency_seconds). */
@@ -333,7 +337,7 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
     late.watches = operatorWatches({
         view,
         outcomes,
-        isEcho: (kind, obj) => recent.isEcho(kind, obj),
+        isEcho: (kind, obj) => recent.confirmEcho(kind, obj),
         deleteSeen: (kind, obj) => recent.deleteSeen(kind, obj),
     });
     const writer = writerOf(kc, recent, (verb, kind) =>
@@ -343,6 +347,7 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
     const alignment = new AlignmentReport({
         view,
         now: () => clock.now(),
+        backlog: () => queues.ready('namespace') > 0,
         onComputed: (byKind) => {
             for (const [kind, n] of Object.entries(byKind)) metrics.alignmentGaps.set({ kind }, n);
         },

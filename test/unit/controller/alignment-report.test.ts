@@ -76,4 +76,37 @@ describe('AlignmentReport', () => {
         r.gapsFor('p');
         assert.equal(computed, 2, 'due after 10 x its duration');
     });
+    it('defers a due computation while namespace work is waiting, for at most maxDeferMs', () => {
+        let now = 0;
+        let backlog = false;
+        let computed = 0;
+        const r = new AlignmentReport({
+            view: fakeView([p]),
+            now: () => now,
+            minIntervalMs: 2000,
+            maxDeferMs: 60_000,
+            backlog: () => backlog,
+            onComputed: () => computed++,
+        });
+        r.gapsFor('p');
+        assert.equal(computed, 1);
+        backlog = true;
+        now = 10_000;
+        r.touch();
+        now = 20_000;
+        r.touch();
+        assert.deepEqual(r.gapsFor('p'), { gaps: [], retryInMs: 2000 }, 'due, but put off');
+        now = 69_000;
+        assert.deepEqual(r.gapsFor('p'), { gaps: [], retryInMs: 1000 }, 'asks again when the deferral ends');
+        assert.equal(computed, 1);
+        now = 70_000;
+        r.gapsFor('p');
+        assert.equal(computed, 2, '60 s after the first unchecked change it runs, backlog or not');
+        now = 80_000;
+        r.touch();
+        backlog = false;
+        now = 82_000;
+        r.gapsFor('p');
+        assert.equal(computed, 3, 'no backlog: runs when due');
+    });
 });

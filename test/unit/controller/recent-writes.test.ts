@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { KubernetesObject } from '@kubernetes/client-node';
 
-import { RecentWrites } from '../../../src/controller/recent-writes.ts';
+import { RecentWrites, TTL_MS } from '../../../src/controller/recent-writes.ts';
 
 const obj = (name: string, rv: string, extra: Record<string, unknown> = {}): KubernetesObject => ({
     metadata: { name, namespace: 'ns', resourceVersion: rv },
@@ -121,26 +121,38 @@ describe('RecentWrites memory', () => {
 });
 
 describe('RecentWrites echo detection', () => {
+    const np = (name: string, rv: string) => ({ metadata: { name, namespace: 'ns', resourceVersion: rv } });
+
     it('recognises the watch echo of an own write, and nothing else', () => {
         const r = new RecentWrites();
-        r.written('NetworkPolicy', { metadata: { name: 'a', namespace: 'ns', resourceVersion: '10' } });
-        assert.equal(
-            r.isEcho('NetworkPolicy', { metadata: { name: 'a', namespace: 'ns', resourceVersion: '10' } }),
-            true,
+        r.written('NetworkPolicy', np('a', '10'));
+        r.written('NetworkPolicy', np('c', '20'));
+        assert.equal(r.confirmEcho('NetworkPolicy', np('a', '10')), true);
+        assert.equal(r.confirmEcho('NetworkPolicy', np('c', '21')), false, 'a later edit is not an echo');
+        r.written('NetworkPolicy', np('a', '30'));
+        assert.equal(r.confirmEcho('RoleBinding', np('a', '30')), false, 'another kind');
+        assert.equal(r.confirmEcho('NetworkPolicy', np('a', '29')), false, 'an older version');
+        r.deleted('NetworkPolicy', np('b', '5'));
+        assert.equal(r.confirmEcho('NetworkPolicy', np('b', '5')), false, 'a tombstone has no echo');
+    });
+
+    it('forgets a write once the watch confirmed it, and keeps it until then', () => {
+        let now = 0;
+        const r = new RecentWrites(() => now);
+        r.written('NetworkPolicy', np('a', '10'));
+        r.written('NetworkPolicy', np('b', '12'));
+        assert.equal(r.size, 2);
+        r.confirmEcho('NetworkPolicy', np('a', '9'));
+        assert.equal(r.size, 2, 'an older event confirms nothing');
+        r.confirmEcho('NetworkPolicy', np('a', '10'));
+        r.confirmEcho('NetworkPolicy', np('b', '13'));
+        assert.equal(r.size, 0, 'the echo and a newer version both confirm');
+        // Nothing left to report as unconfirmed after the TTL, and the cache alone is read.
+        now = TTL_MS + 1;
+        assert.deepEqual(
+            r.expire(() => undefined),
+            [],
         );
-        assert.equal(
-            r.isEcho('NetworkPolicy', { metadata: { name: 'a', namespace: 'ns', resourceVersion: '11' } }),
-            false,
-            'a later edit is not an echo',
-        );
-        assert.equal(
-            r.isEcho('RoleBinding', { metadata: { name: 'a', namespace: 'ns', resourceVersion: '10' } }),
-            false,
-        );
-        r.deleted('NetworkPolicy', { metadata: { name: 'b', namespace: 'ns', resourceVersion: '5' } });
-        assert.equal(
-            r.isEcho('NetworkPolicy', { metadata: { name: 'b', namespace: 'ns', resourceVersion: '5' } }),
-            false,
-        );
+        assert.deepEqual(r.merge('NetworkPolicy', 'ns', []), []);
     });
 });
