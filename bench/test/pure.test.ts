@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 
-import { selfTimes, moduleOf } from '../cpuprofile.ts';
+import { moduleOf, profileTimes, selfTimes } from '../cpuprofile.ts';
 import { benchProfile, desiredFor, namespaceNames } from '../fixture.ts';
 import { diagnosticNodeArgs } from '../operator.ts';
 import { summariseSmaps } from '../proc.ts';
@@ -148,6 +148,50 @@ describe('bench report and profile summary', () => {
         assert.equal(
             moduleOf('file:///x/node_modules/@kubernetes/client-node/dist/a.js'),
             '@kubernetes/client-node',
+        );
+    });
+
+    it('adds inclusive time once per sample up the stack, leaves idle out, and names frames through a resolver', () => {
+        // root -> status (bundle line 7) -> compute (bundle line 9, recursive: compute -> compute); idle apart.
+        const bundle = 'file:///r/dist/bundle/operator.mjs';
+        const r = profileTimes(
+            {
+                nodes: [
+                    {
+                        id: 1,
+                        callFrame: { functionName: '(root)', url: '', lineNumber: -1 },
+                        children: [2, 5],
+                    },
+                    { id: 2, callFrame: { functionName: 'a', url: bundle, lineNumber: 6 }, children: [3] },
+                    { id: 3, callFrame: { functionName: 'b', url: bundle, lineNumber: 8 }, children: [4] },
+                    { id: 4, callFrame: { functionName: 'b', url: bundle, lineNumber: 8 } },
+                    { id: 5, callFrame: { functionName: '(idle)', url: '', lineNumber: -1 } },
+                ],
+                samples: [4, 4, 2, 5],
+                timeDeltas: [1000, 1000, 1000, 5000],
+                startTime: 0,
+                endTime: 8000,
+            },
+            (f) =>
+                f.url === bundle
+                    ? f.lineNumber === 6
+                        ? { url: 'src/controller/status.ts', line: 12, name: 'status' }
+                        : { url: 'src/plan/conflicts.ts', line: 40, name: 'compute' }
+                    : undefined,
+        );
+        assert.equal(r.totalMs, 3, 'idle is not busy time');
+        assert.equal(r.idleMs, 5);
+        const incl = new Map(r.inclusiveByFunction.map((s) => [s.name, s.ms]));
+        assert.equal(incl.get('status src/controller/status.ts:12'), 3);
+        assert.equal(incl.get('compute src/plan/conflicts.ts:40'), 2, 'recursion counted once per sample');
+        assert.equal(r.byFunction[0]!.name, 'compute src/plan/conflicts.ts:40');
+        assert.deepEqual(
+            new Map(r.inclusiveByModule.map((s) => [s.name, s.ms])),
+            new Map([
+                ['(v8/native)', 3],
+                ['src/controller/status.ts', 3],
+                ['src/plan/conflicts.ts', 2],
+            ]),
         );
     });
 });
