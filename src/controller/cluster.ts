@@ -38,6 +38,8 @@ import {
 import type { IsolationProfile, IsolationProfileStatus } from '../api/types.ts';
 import type { DesiredObject } from '../plan/index.ts';
 import { ApplyClient } from '../runtime/apply.ts';
+import { PooledKubeConfig } from '../runtime/kubeconfig.ts';
+import { Requester } from '../runtime/request.ts';
 import { isConflict, isNotFound } from '../runtime/errors.ts';
 import type { WriteVerb } from '../runtime/apply.ts';
 import { listWatchFactory, SupervisedInformer } from '../runtime/informer.ts';
@@ -258,6 +260,8 @@ export function writerOf(
 ): ClusterWriter {
     const objects = KubernetesObjectApi.makeApiClient(kc);
     const custom = kc.makeApiClient(CustomObjectsApi);
+    // The hot writes (one per generated object, one label per namespace) take the lean path (src/runtime/request.ts).
+    const requester = new Requester(kc, kc instanceof PooledKubeConfig ? { retryAfter: kc.retryAfter } : {});
     const client = new ApplyClient({ objects, fieldManager: FIELD_MANAGER, onWrite });
     const labelClient = new ApplyClient({ objects, fieldManager: NAMESPACE_LABEL_MANAGER, onWrite });
     const finalizerClient = new ApplyClient({ objects, fieldManager: FINALIZER_MANAGER, onWrite });
@@ -276,25 +280,17 @@ export function writerOf(
 
     return {
         async apply(obj: DesiredObject) {
-            // Not through KubernetesObjectApi: for known kinds it re-serialises the body through the typed
+            // Never through KubernetesObjectApi: for known kinds it re-serialises the body through the typed
             // models, which silently drops fields whose model name differs from the wire name (a NetworkPolicy
-            // rule's `from` is `_from` in the model), turning "from these peers" into "from anywhere". The
-            // generic custom-objects call sends the body as is and returns the wire JSON without model
-            // deserialisation (which was a measurable share of the operator's CPU).
-            const [group, version] = API_VERSIONS[obj.kind].split('/') as [string, string];
-            const stored = (await custom.patchNamespacedCustomObject(
-                {
-                    group,
-                    version,
-                    plural: PLURALS[obj.kind],
-                    namespace: obj.metadata.namespace,
-                    name: obj.metadata.name,
-                    body: obj,
-                    fieldManager: FIELD_MANAGER,
-                    force: true,
-                },
-                setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-            )) as KubernetesObject;
+            // rule's `from` is `_from` in the model), turning "from these peers" into "from anywhere". The lean
+            // path sends the body as is and returns the wire JSON without model deserialisation.
+            const ns = encodeURIComponent(obj.metadata.namespace);
+            const name = encodeURIComponent(obj.metadata.name);
+            const stored = await requester.apply<V1NetworkPolicy | V1RoleBinding>(
+                `/apis/${API_VERSIONS[obj.kind]}/namespaces/${ns}/${PLURALS[obj.kind]}/${name}`,
+                obj,
+                FIELD_MANAGER,
+            );
             // Kept as the cache keeps it (trimmed, shared specs): the overlay holds up to a minute of writes.
             recent.written(
                 obj.kind,
@@ -314,12 +310,17 @@ export function writerOf(
             }
         },
         async labelNamespace(namespace, profile) {
-            const stored = await labelClient.apply({
-                apiVersion: 'v1',
-                kind: 'Namespace',
-                metadata: { name: namespace, labels: { [LABEL_PROFILE]: profile } },
-            });
+            const stored = await requester.apply<V1Namespace>(
+                `/api/v1/namespaces/${encodeURIComponent(namespace)}`,
+                {
+                    apiVersion: 'v1',
+                    kind: 'Namespace',
+                    metadata: { name: namespace, labels: { [LABEL_PROFILE]: profile } },
+                },
+                NAMESPACE_LABEL_MANAGER,
+            );
             recent.written('Namespace', trimNamespace(stored));
+            onWrite?.('apply', 'Namespace');
         },
         async unlabelNamespace(namespace) {
             try {
