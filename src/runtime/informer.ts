@@ -32,7 +32,8 @@ import type {
 } from '@kubernetes/client-node';
 import { type Clock, type TimerHandle, realClock } from './clock.ts';
 import { httpStatus } from './errors.ts';
-import { BookmarkAwareWatch, ResumableListWatch, type ResumePoint } from './list-watch.ts';
+import { ResumableListWatch, type ResumePoint } from './list-watch.ts';
+import { StreamWatch } from './watch-stream.ts';
 
 /** A list-watch cache; `latestResourceVersion` is where its watch would resume ('' when it has no position). */
 export type CachedInformer<T extends KubernetesObject> = Informer<T> &
@@ -73,7 +74,7 @@ export function listWatchFactory<T extends KubernetesObject>(
     return ({ listFn, labelSelector, fieldSelector, transform, resume, onWatching }) =>
         new ResumableListWatch<T>({
             path,
-            watch: new BookmarkAwareWatch(kc),
+            watch: new StreamWatch(kc),
             listFn,
             ...(labelSelector !== undefined ? { labelSelector } : {}),
             ...(fieldSelector !== undefined ? { fieldSelector } : {}),

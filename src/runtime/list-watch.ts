@@ -20,18 +20,16 @@
  */
 import type {
     ErrorCallback,
-    KubeConfig,
     KubernetesListObject,
     KubernetesObject,
     ListPromise,
     ObjectCallback,
 } from '@kubernetes/client-node';
-import { Watch } from '@kubernetes/client-node';
 import { type Clock, type TimerHandle, realClock } from './clock.ts';
 
 type Query = Record<string, string | number | boolean | undefined>;
 
-/** What a watch request needs (client-node's `Watch` satisfies it; tests use a fake). */
+/** What a watch request needs (`StreamWatch` in watch-stream.ts; tests use a fake). */
 export interface WatchClient {
     watch(
         path: string,
@@ -68,9 +66,6 @@ export interface ResumableListWatchOptions<T extends KubernetesObject> {
 export function defaultWatchTimeoutSeconds(): number {
     return Math.floor(300 * (1 + Math.random()));
 }
-
-/** The API server sends bookmarks every minute; a watch silent for longer than this is presumed dead. */
-export const WATCH_INACTIVITY_TIMEOUT_MS = 90_000;
 
 /** A watch that ended this quickly without a single event backs off before the next one (client-go: 1 s). */
 const SHORT_WATCH_MS = 1000;
@@ -327,15 +322,5 @@ export class ResumableListWatch<T extends KubernetesObject> {
         }
         this.#request = request;
         this.#o.onWatching?.();
-    }
-}
-
-/** client-node's `Watch` with the inactivity timeout above the API server's bookmark period. */
-export class BookmarkAwareWatch extends Watch {
-    constructor(kc: KubeConfig, inactivityTimeoutMs = WATCH_INACTIVITY_TIMEOUT_MS) {
-        super(kc);
-        // client-node 2.0.1 keeps the timeout in a (TypeScript-)private field, 30 s, shorter than the bookmark
-        // period: a quiet watch would time out before its bookmark arrived. Still correct if the field goes away.
-        Reflect.set(this, 'requestTimeoutMs', inactivityTimeoutMs);
     }
 }

@@ -74,7 +74,7 @@ export class Requester {
         const next = (async () => {
             const ctx = new RequestContext(url, HttpMethod.GET);
             await this.#kc.applySecurityAuthentication(ctx);
-            const dispatcher = (ctx.getDispatcher()) ?? getGlobalDispatcher();
+            const dispatcher = ctx.getDispatcher() ?? getGlobalDispatcher();
             return { headers: { ...ctx.getHeaders() }, dispatcher, at: this.#clock.now() };
         })();
         this.#auth = next;
