@@ -5,8 +5,11 @@
  * send. Afterwards it removes what it wrote so the converge phase starts from the same clean namespaces.
  *
  * Design choice: the requests are the operator's, byte for byte (src/controller/cluster.ts `writerOf`): the same
- * planned bodies, the same field managers and `force`, NetworkPolicies and RoleBindings through the same call
- * (`CustomObjectsApi.patchNamespacedCustomObject` with the apply content type since commit 174b60d; before, the
+ * planned bodies, the same field managers and `force`, through the same client: the pooled baseline sends them on
+ * the operator's lean request path (`Requester`, src/runtime/request.ts) since it replaced client-node's request
+ * stack in the operator (2026-12-05, evening); the unpooled reference keeps client-node's calls, which open a
+ * connection per request. Earlier: `CustomObjectsApi.patchNamespacedCustomObject` with the apply content type since
+ * commit 174b60d; before, the
  * typed `patchNamespacedNetworkPolicy` / `patchNamespacedRoleBinding`, which send the same request but
  * deserialise the reply into models; never the generic `KubernetesObjectApi.patch`, which re-serialises a
  * NetworkPolicy through its model and drops the rule field `from`), and the namespace label through a server-side
@@ -47,12 +50,17 @@ export interface BaselineResult {
 
 /** The operator's namespace label write: server-side apply of a partial Namespace, forced, its own manager. */
 async function labelNamespace(c: Clients, namespace: string, profile: string): Promise<void> {
+    const body = {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: namespace, labels: { [LABEL_PROFILE]: profile } },
+    };
+    if (c.requester) {
+        await c.requester.apply(`/api/v1/namespaces/${namespace}`, body, NAMESPACE_LABEL_MANAGER);
+        return;
+    }
     await c.objects.patch(
-        {
-            apiVersion: 'v1',
-            kind: 'Namespace',
-            metadata: { name: namespace, labels: { [LABEL_PROFILE]: profile } },
-        },
+        body,
         undefined,
         undefined,
         NAMESPACE_LABEL_MANAGER,
@@ -72,14 +80,20 @@ const PLURALS = { NetworkPolicy: 'networkpolicies', RoleBinding: 'rolebindings' 
  * and the reply comes back as wire JSON, with no model (de)serialisation), its field manager, forced.
  */
 async function applyObject(c: Clients, obj: DesiredObject): Promise<void> {
+    const { namespace, name } = obj.metadata;
+    if (c.requester) {
+        const path = `/apis/${API_VERSIONS[obj.kind]}/namespaces/${namespace}/${PLURALS[obj.kind]}/${name}`;
+        await c.requester.apply(path, obj, FIELD_MANAGER);
+        return;
+    }
     const [group, version] = API_VERSIONS[obj.kind].split('/') as [string, string];
     await c.custom.patchNamespacedCustomObject(
         {
             group,
             version,
             plural: PLURALS[obj.kind],
-            namespace: obj.metadata.namespace,
-            name: obj.metadata.name,
+            namespace,
+            name,
             body: obj,
             fieldManager: FIELD_MANAGER,
             force: true,

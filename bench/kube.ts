@@ -20,6 +20,7 @@ import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-
 import PQueue from 'p-queue';
 
 import { PooledKubeConfig } from '../src/runtime/kubeconfig.ts';
+import { Requester } from '../src/runtime/request.ts';
 import { namespaceObject, serviceAccountObjects } from './fixture.ts';
 
 export interface Clients {
@@ -29,6 +30,8 @@ export interface Clients {
     rbac: RbacAuthorizationV1Api;
     custom: CustomObjectsApi;
     objects: KubernetesObjectApi;
+    /** The operator's lean request path (src/runtime/request.ts) on the pool; only for pooled clients. */
+    requester?: Requester;
     /** Closes the shared connection pool, if any. */
     close(): Promise<void>;
 }
@@ -51,6 +54,9 @@ export function clientsFor(kubeconfigPath: string, pooled = true): Clients {
         rbac: kc.makeApiClient(RbacAuthorizationV1Api),
         custom: kc.makeApiClient(CustomObjectsApi),
         objects: KubernetesObjectApi.makeApiClient(kc),
+        ...(kc instanceof PooledKubeConfig
+            ? { requester: new Requester(kc, { retryAfter: kc.retryAfter }) }
+            : {}),
         close: async () => {
             if (kc instanceof PooledKubeConfig) await kc.closePool();
         },
