@@ -141,8 +141,8 @@ export class RecentWrites {
 
     /**
      * The watch brought `obj` into the cache (the cache is updated before handlers run). An own write it confirms
-     * (this version or a newer one) is forgotten now: the cache shows it, and keeping the returned object for the
-     * rest of its minute held tens of MiB of objects at 10,000 namespaces (docs/benchmarks.md). True when `obj` is
+     * (this version or a newer one) is forgotten now: the cache shows it, and the entry would otherwise hold the
+     * returned object for the rest of its minute (a converge writes thousands per minute). True when `obj` is
      * exactly the version one of our writes returned: the echo of our own write, which needs no reconcile.
      * Someone else's change has another resourceVersion and is never an echo.
      */
