@@ -23,7 +23,7 @@ import { int } from '../options.ts';
 import { buildHnc, HNC_DEFAULT_QPS, HNC_SHIPPED_MAX_RECONCILES, HNC_VERSION } from './hnc.ts';
 import { markdownTable } from './report.ts';
 import { runOnce } from './run.ts';
-import type { PeerRun, Variant } from './run.ts';
+import type { OperatorStart, PeerRun, Variant } from './run.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const RESULTS = join(HERE, '..', 'results');
@@ -39,6 +39,16 @@ const cmd = new Command()
     .option('--fixture-concurrency <n>', 'parallel requests creating fixtures', int('fixture-concurrency', 1, 64), 32)
     .option('--best-concurrency <n>', 'operator --concurrency of its second setting', int('best-concurrency', 1, 64), 16)
     .option('--hnc-fast-qps <n>', "HNC fast's --apiserver-qps-throttle", int('hnc-fast-qps', 1, 1_000_000), 10_000)
+    .option(
+        '--operator-start <how>',
+        "the operator's state before the trigger: member (its profile governs and labels the namespaces, nothing " +
+            'generated, like HNC with its hierarchy set) or cold (no profile; the trigger creates it)',
+        (v: string) => {
+            if (v !== 'member' && v !== 'cold') throw new Error(`--operator-start: member or cold, not ${v}`);
+            return v;
+        },
+        'member',
+    )
     .option('--only <names>', 'comma-separated subset of: hnc,hnc-fast,operator,operator-best')
     .exitOverride(); // prettier-ignore
 cmd.parse(process.argv.slice(2), { from: 'user' });
@@ -51,6 +61,7 @@ const opts = cmd.opts<{
     fixtureConcurrency: number;
     bestConcurrency: number;
     hncFastQps: number;
+    operatorStart: OperatorStart;
     only?: string;
 }>();
 
@@ -125,6 +136,7 @@ for (let round = 1; round <= opts.rounds; round++) {
                 latencySeconds: opts.latencySeconds,
                 rate: opts.rate,
                 fixtureConcurrency: opts.fixtureConcurrency,
+                operatorStart: opts.operatorStart,
                 hncDir,
                 log,
             });

@@ -47,6 +47,26 @@ export function peerProfile(member: string): IsolationProfile {
     };
 }
 
+/**
+ * The same profile before the trigger: the same namespaces, nothing generated (no default-deny, no allow rules, no
+ * access). The operator governs and labels the members, as HNC's hierarchy is set and labelled before its trigger;
+ * the trigger then declares the five objects (peerProfile's spec).
+ */
+export function membershipProfile(member: string): IsolationProfile {
+    const full = peerProfile(member);
+    return {
+        ...full,
+        spec: {
+            namespaces: full.spec.namespaces,
+            network: {
+                defaultDeny: { ingress: false, egress: false },
+                allowSameNamespace: false,
+                allowDNS: false,
+            },
+        },
+    };
+}
+
 /** The five objects the operator plans for a member namespace (its own planner, default settings). */
 export function peerObjects(namespace: string, member: string): DesiredObject[] {
     const out = plan({

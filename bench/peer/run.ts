@@ -18,7 +18,7 @@ import { loadavg } from 'node:os';
 
 import type { KubernetesObject } from '@kubernetes/client-node';
 
-import { LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../../src/api/types.ts';
+import { LABEL_MANAGED_BY, LABEL_PROFILE, MANAGED_BY_VALUE } from '../../src/api/types.ts';
 import { GROUP, PLURAL, VERSION } from '../../src/api/types.ts';
 import { startControlPlane } from '../../test/controlplane/controlplane.ts';
 import type { ControlPlane } from '../../test/controlplane/controlplane.ts';
@@ -44,7 +44,13 @@ import {
     startHnc,
     treeLabel,
 } from './hnc.ts';
-import { hncSourceObjects, peerObjects, peerProfile } from './objects.ts';
+import {
+    hncSourceObjects,
+    membershipProfile,
+    PEER_PROFILE_NAME,
+    peerObjects,
+    peerProfile,
+} from './objects.ts';
 
 export const MEMBER = 'peer';
 export const PARENT = 'peer-parent';
@@ -54,12 +60,22 @@ export type Variant =
     | { name: string; kind: 'hnc'; qps: number; maxReconciles: number }
     | { name: string; kind: 'operator'; concurrency: number };
 
+/**
+ * How the operator's timed window starts. `member` (default): the profile already governs and labels the N
+ * namespaces, nothing generated, and the trigger declares the five objects — the same state HNC starts from (its
+ * hierarchy set and every child tree-labelled before the trigger). `cold`: no profile before the trigger, which is
+ * then the profile's creation, so the window also holds the N namespace-label writes (the method of the runs up to
+ * 2026-12-05).
+ */
+export type OperatorStart = 'member' | 'cold';
+
 export interface RunOptions {
     namespaces: number;
     idleSeconds: number;
     latencySeconds: number;
     rate: number;
     fixtureConcurrency: number;
+    operatorStart: OperatorStart;
     /** HNC's cache folder (bench/peer/build.sh); needed for HNC variants. */
     hncDir?: string;
     log: (msg: string) => void;
@@ -122,15 +138,48 @@ function createHierarchyConfiguration(c: Clients, ns: string) {
     });
 }
 
-/** Until every child carries the parent's tree label (HNC has read the whole hierarchy); false at the timeout. */
-async function waitHierarchy(c: Clients, count: number, timeoutMs: number): Promise<boolean> {
+/**
+ * Until `count` namespaces match `labelSelector` — every child carries the parent's tree label (HNC has read the
+ * whole hierarchy), or the profile's label (the operator governs every member); false at the timeout.
+ */
+async function waitLabelled(
+    c: Clients,
+    labelSelector: string,
+    count: number,
+    timeoutMs: number,
+): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-        const list = await c.core.listNamespace({ labelSelector: `${treeLabel(PARENT)}=1` });
+        const list = await c.core.listNamespace({ labelSelector });
         if (list.items.length >= count) return true;
         await sleep(1000);
     }
     return false;
+}
+
+/**
+ * The timed window's first request: HNC's five source objects created in the parent (in parallel); the profile's
+ * spec replaced by the one declaring the five objects (`member`, its resourceVersion read before the clock), or the
+ * profile created (`cold`).
+ */
+async function triggerFor(v: Variant, admin: Clients, start: OperatorStart): Promise<() => Promise<unknown>> {
+    if (v.kind === 'hnc')
+        return () =>
+            Promise.all(
+                hncSourceObjects(PARENT, MEMBER).map((s: KubernetesObject) => admin.objects.create(s)),
+            );
+    const ref = { group: GROUP, version: VERSION, plural: PLURAL };
+    if (start === 'cold')
+        return () => admin.custom.createClusterCustomObject({ ...ref, body: peerProfile(MEMBER) });
+    const current = (await admin.custom.getClusterCustomObject({ ...ref, name: PEER_PROFILE_NAME })) as {
+        metadata: { resourceVersion: string };
+    };
+    const full = peerProfile(MEMBER);
+    const body = {
+        ...full,
+        metadata: { ...full.metadata, resourceVersion: current.metadata.resourceVersion },
+    };
+    return () => admin.custom.replaceClusterCustomObject({ ...ref, name: PEER_PROFILE_NAME, body });
 }
 
 async function startController(
@@ -156,7 +205,7 @@ async function startController(
             read: () => hnc.counters(),
             stop: () => hnc.stop(),
         };
-        if (!(await waitHierarchy(admin, o.namespaces, timeoutMs)))
+        if (!(await waitLabelled(admin, `${treeLabel(PARENT)}=1`, o.namespaces, timeoutMs)))
             notes.push('HNC did not label every child with the parent within the bound');
         if (!(await waitIdle(running.read, { timeoutMs })))
             notes.push('HNC did not settle after start-up within the bound');
@@ -175,6 +224,11 @@ async function startController(
         read: () => counters(op),
         stop: () => op.stop(),
     };
+    if (
+        o.operatorStart === 'member' &&
+        !(await waitLabelled(admin, `${LABEL_PROFILE}=${PEER_PROFILE_NAME}`, o.namespaces, timeoutMs))
+    )
+        notes.push('the operator did not label every member within the bound');
     const systemNamespaces = (await admin.core.listNamespace()).items.length;
     if (!(await waitIdle(running.read, { timeoutMs, minReconciles: systemNamespaces })))
         notes.push('operator did not settle after start-up within the bound');
@@ -213,6 +267,14 @@ export async function runOnce(v: Variant, round: number, o: RunOptions): Promise
         if (v.kind === 'hnc') {
             log(`${v.name}: setting ${PARENT} as the parent of each (untimed)`);
             await createHierarchy(admin, names, o, timeoutMs);
+        } else if (o.operatorStart === 'member') {
+            log(`${v.name}: a profile governing each, generating nothing (untimed)`);
+            await admin.custom.createClusterCustomObject({
+                group: GROUP,
+                version: VERSION,
+                plural: PLURAL,
+                body: membershipProfile(MEMBER),
+            });
         }
         trackers = await startTrackers(admin, generatedSelector(v));
         ctl = await startController(cp, admin, v, kubeconfig, o, timeoutMs, notes);
@@ -224,21 +286,7 @@ export async function runOnce(v: Variant, round: number, o: RunOptions): Promise
         const expected = names.flatMap((ns) =>
             peerObjects(ns, MEMBER).map((d) => expectedObject(trackers!, d.kind, ns, d.metadata.name)),
         );
-        const trigger =
-            v.kind === 'hnc'
-                ? () =>
-                      Promise.all(
-                          hncSourceObjects(PARENT, MEMBER).map((s: KubernetesObject) =>
-                              admin.objects.create(s),
-                          ),
-                      )
-                : () =>
-                      admin.custom.createClusterCustomObject({
-                          group: GROUP,
-                          version: VERSION,
-                          plural: PLURAL,
-                          body: peerProfile(MEMBER),
-                      });
+        const trigger = await triggerFor(v, admin, o.operatorStart);
         const cpuStart = cpuSeconds(ctl.pid) ?? Number.NaN;
         const offset = auditOffset(cp.state.auditLogPath);
         const converge = await timeArrivals(expected, trigger, timeoutMs);

@@ -6,7 +6,11 @@
 import assert from 'node:assert/strict';
 
 import type { IsolationProfileSpec } from '../../../src/api/types.ts';
-import { explainRefusal, NamespaceReconciler } from '../../../src/controller/namespace-reconciler.ts';
+import {
+    explainRefusal,
+    NamespaceReconciler,
+    WRITES_IN_FLIGHT_PER_NAMESPACE,
+} from '../../../src/controller/namespace-reconciler.ts';
 import { OutcomeStore } from '../../../src/controller/outcomes.ts';
 import { DEFAULT_PLAN_SETTINGS, plan } from '../../../src/plan/index.ts';
 import type { DesiredObject } from '../../../src/plan/index.ts';
@@ -78,6 +82,36 @@ describe('NamespaceReconciler.reconcile (in-memory ports)', () => {
         store.calls.length = 0;
         await reconciler.reconcile('team-a');
         assert.deepEqual(store.calls, [], 'a converged namespace costs zero writes and no foreign check');
+    });
+
+    it("sends a namespace's creates together, at most WRITES_IN_FLIGHT_PER_NAMESPACE at once", async () => {
+        const ingress = Array.from({ length: 12 }, (_, i) => ({
+            name: `r${i}`,
+            from: [{ namespaces: { names: ['web'] } }],
+        }));
+        const { store, reconciler } = setup({ network: { ingress } });
+        const writer = store.writer();
+        let pending = 0;
+        let peak = 0;
+        const slowApply: typeof writer.apply = async (obj) => {
+            pending++;
+            peak = Math.max(peak, pending);
+            await new Promise((r) => setImmediate(r));
+            pending--;
+            return writer.apply(obj);
+        };
+        const r = new NamespaceReconciler({
+            view: store.view(),
+            writer: { ...writer, apply: slowApply },
+            outcomes: new OutcomeStore(),
+            events: store.eventSink(),
+            settings: DEFAULT_PLAN_SETTINGS,
+            profilesTouched: () => undefined,
+        });
+        await r.reconcile('team-a');
+        const applies = store.calls.filter((c) => c.startsWith('apply '));
+        assert.equal(applies.length, 15, 'default-deny, same-namespace, DNS and 12 ingress rules');
+        assert.equal(peak, WRITES_IN_FLIGHT_PER_NAMESPACE, 'in flight together, and no more than the cap');
     });
 
     it('reports converged objects as unchanged and written ones as applied', async () => {
