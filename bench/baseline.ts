@@ -1,11 +1,12 @@
 /**
  * Baseline phase: the API server's write rate on this machine for exactly the operator's workload. A plain
  * client-node client (admin kubeconfig) with the operator's concurrency does, per namespace and in the operator's
- * order, the namespace label apply and one server-side apply per planned object — the minimum any controller must
- * send. Afterwards it removes what it wrote so the converge phase starts from the same clean namespaces.
+ * order, the namespace label apply and then one create per planned object, sent together — the minimum any
+ * controller must send. Afterwards it removes what it wrote so the converge phase starts from the same clean namespaces.
  *
  * Design choice: the requests are the operator's, byte for byte (src/controller/cluster.ts `writerOf`): the same
- * planned bodies, the same field managers and `force`, through the same client: the pooled baseline sends them on
+ * planned bodies and field managers, creates by POST since ADR 0022 (server-side apply before), through the same
+ * client: the pooled baseline sends them on
  * the operator's lean request path (`Requester`, src/runtime/request.ts) since it replaced client-node's request
  * stack in the operator (2026-12-05, evening); the unpooled reference keeps client-node's calls, which open a
  * connection per request. Earlier: `CustomObjectsApi.patchNamespacedCustomObject` with the apply content type since
@@ -21,6 +22,8 @@
  */
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 
+import { WRITES_IN_FLIGHT_PER_NAMESPACE } from '../src/controller/namespace-reconciler.ts';
+import { inParallel } from '../src/runtime/parallel.ts';
 import {
     FIELD_MANAGER,
     GROUP,
@@ -76,30 +79,25 @@ const API_VERSIONS = {
 const PLURALS = { NetworkPolicy: 'networkpolicies', RoleBinding: 'rolebindings' } as const;
 
 /**
- * The operator's object write: server-side apply through the generic custom-objects call (the body goes out as is
- * and the reply comes back as wire JSON, with no model (de)serialisation), its field manager, forced.
+ * The operator's object write: a create (POST, ADR 0022) with its field manager; the body goes out as is and the
+ * reply comes back as wire JSON, with no model (de)serialisation.
  */
-async function applyObject(c: Clients, obj: DesiredObject): Promise<void> {
-    const { namespace, name } = obj.metadata;
+async function createObject(c: Clients, obj: DesiredObject): Promise<void> {
+    const { namespace } = obj.metadata;
     if (c.requester) {
-        const path = `/apis/${API_VERSIONS[obj.kind]}/namespaces/${namespace}/${PLURALS[obj.kind]}/${name}`;
-        await c.requester.apply(path, obj, FIELD_MANAGER);
+        const path = `/apis/${API_VERSIONS[obj.kind]}/namespaces/${namespace}/${PLURALS[obj.kind]}`;
+        await c.requester.request('POST', path, { fieldManager: FIELD_MANAGER }, obj, 'application/json');
         return;
     }
     const [group, version] = API_VERSIONS[obj.kind].split('/') as [string, string];
-    await c.custom.patchNamespacedCustomObject(
-        {
-            group,
-            version,
-            plural: PLURALS[obj.kind],
-            namespace,
-            name,
-            body: obj,
-            fieldManager: FIELD_MANAGER,
-            force: true,
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-    );
+    await c.custom.createNamespacedCustomObject({
+        group,
+        version,
+        plural: PLURALS[obj.kind],
+        namespace,
+        body: obj,
+        fieldManager: FIELD_MANAGER,
+    });
 }
 
 export async function runBaseline(
@@ -127,10 +125,11 @@ export async function runBaseline(
         async (ns) => {
             await labelNamespace(c, ns, BASELINE_PROFILE_NAME);
             requests++;
-            for (const obj of desired.get(ns)!) {
-                await applyObject(c, obj);
+            // Together, as the operator sends a namespace's writes (WRITES_IN_FLIGHT_PER_NAMESPACE).
+            await inParallel(desired.get(ns)!, WRITES_IN_FLIGHT_PER_NAMESPACE, async (obj) => {
+                await createObject(c, obj);
                 requests++;
-            }
+            });
         },
         timeoutMs,
     );

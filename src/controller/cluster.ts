@@ -40,7 +40,7 @@ import type { DesiredObject } from '../plan/index.ts';
 import { ApplyClient } from '../runtime/apply.ts';
 import { PooledKubeConfig } from '../runtime/kubeconfig.ts';
 import { Requester } from '../runtime/request.ts';
-import { isConflict, isNotFound } from '../runtime/errors.ts';
+import { errorMessage, httpStatus, isConflict, isNotFound } from '../runtime/errors.ts';
 import type { WriteVerb } from '../runtime/apply.ts';
 import { listWatchFactory, SupervisedInformer } from '../runtime/informer.ts';
 import { listAllPages } from '../runtime/pager.ts';
@@ -252,6 +252,21 @@ const API_VERSIONS = {
     RoleBinding: 'rbac.authorization.k8s.io/v1',
 } as const;
 const PLURALS = { NetworkPolicy: 'networkpolicies', RoleBinding: 'rolebindings' } as const;
+const JSON_BODY = 'application/json';
+const FM = { fieldManager: FIELD_MANAGER };
+type Generated = V1NetworkPolicy | V1RoleBinding;
+
+// Paths of the generated kinds, built here and sent through the lean path as is: never through
+// KubernetesObjectApi, which re-serialises known kinds through the typed models and silently drops fields whose
+// model name differs from the wire name (a NetworkPolicy rule's `from` is `_from`), turning "from these peers"
+// into "from anywhere".
+function collectionPath(obj: DesiredObject): string {
+    const ns = encodeURIComponent(obj.metadata.namespace);
+    return `/apis/${API_VERSIONS[obj.kind]}/namespaces/${ns}/${PLURALS[obj.kind]}`;
+}
+function objectPath(obj: DesiredObject): string {
+    return `${collectionPath(obj)}/${encodeURIComponent(obj.metadata.name)}`;
+}
 
 export function writerOf(
     kc: KubeConfig,
@@ -278,27 +293,56 @@ export function writerOf(
         }
     };
 
+    // Kept as the cache keeps it (trimmed, shared specs): the overlay holds up to a minute of writes.
+    const remember = (kind: DesiredObject['kind'], stored: Generated) =>
+        recent.written(
+            kind,
+            kind === 'NetworkPolicy' ? trimNetworkPolicy(stored) : trimRoleBinding(stored as V1RoleBinding),
+        );
+
     return {
-        async apply(obj: DesiredObject) {
-            // Never through KubernetesObjectApi: for known kinds it re-serialises the body through the typed
-            // models, which silently drops fields whose model name differs from the wire name (a NetworkPolicy
-            // rule's `from` is `_from` in the model), turning "from these peers" into "from anywhere". The lean
-            // path sends the body as is and returns the wire JSON without model deserialisation.
-            const ns = encodeURIComponent(obj.metadata.namespace);
-            const name = encodeURIComponent(obj.metadata.name);
-            const stored = await requester.apply<V1NetworkPolicy | V1RoleBinding>(
-                `/apis/${API_VERSIONS[obj.kind]}/namespaces/${ns}/${PLURALS[obj.kind]}/${name}`,
+        async create(obj: DesiredObject) {
+            const stored = await requester.request<Generated>(
+                'POST',
+                collectionPath(obj),
+                { fieldManager: FIELD_MANAGER },
                 obj,
-                FIELD_MANAGER,
+                JSON_BODY,
             );
-            // Kept as the cache keeps it (trimmed, shared specs): the overlay holds up to a minute of writes.
-            recent.written(
-                obj.kind,
-                obj.kind === 'NetworkPolicy'
-                    ? trimNetworkPolicy(stored)
-                    : trimRoleBinding(stored as V1RoleBinding),
-            );
-            onWrite?.('apply', obj.kind);
+            remember(obj.kind, stored);
+            onWrite?.('create', obj.kind);
+        },
+        async update(obj: DesiredObject, live: { uid?: string; resourceVersion?: string }) {
+            let stored: Generated;
+            try {
+                // The whole object, conditional on the version the cache showed: fields no longer desired go too.
+                const meta = live.resourceVersion ? { resourceVersion: live.resourceVersion } : {};
+                const body = { ...obj, metadata: { ...obj.metadata, ...meta } };
+                stored = await requester.request<Generated>('PUT', objectPath(obj), FM, body, JSON_BODY);
+                onWrite?.('update', obj.kind);
+            } catch (err) {
+                if (!isConflict(err)) throw err;
+                // Written since the cache saw it: take our fields back with a forced apply, on the same object
+                // only (the uid is a precondition: never a namespace tenant's replacement under our name).
+                const body = {
+                    ...obj,
+                    metadata: { ...obj.metadata, ...(live.uid ? { uid: live.uid } : {}) },
+                };
+                try {
+                    stored = await requester.apply<Generated>(objectPath(obj), body, FIELD_MANAGER);
+                } catch (applyErr) {
+                    // The server answers a uid mismatch in an apply body as an invalid (immutable) field; it is
+                    // a conflict with whoever re-created the object, retried once the cache shows it.
+                    if (httpStatus(applyErr) !== 422 || !/metadata\.uid/.test(errorMessage(applyErr)))
+                        throw applyErr;
+                    const msg =
+                        `${obj.kind} ${obj.metadata.name} was deleted and re-created by someone else since the ` +
+                        'cache saw it; it is not taken over';
+                    throw Object.assign(new Error(msg), { code: 409 });
+                }
+                onWrite?.('apply', obj.kind);
+            }
+            remember(obj.kind, stored);
         },
         async delete(kind, namespace, name, uid, resourceVersion) {
             try {

@@ -4,9 +4,10 @@
  *
  * Level-triggered: the key is only a namespace name; everything else is read from the informer caches. The
  * pure planner computes the desired objects, `planActions` (src/plan/diff.ts, also what DryRun reports) compares
- * them with the cached live objects on the fields the operator owns, and only differing objects are applied
- * (server-side apply), so a converged namespace costs zero writes. Generated objects no longer desired are
- * deleted. Errors from one object do not stop the others; the namespace is then reported failed and the reconcile
+ * them with the cached live objects on the fields the operator owns, and only differing objects are written — a
+ * missing one created (POST), a differing one replaced conditionally on the cached version (PUT; ADR 0022) — so a
+ * converged namespace costs zero writes. A namespace's writes are sent together (up to 8 at once per phase).
+ * Generated objects no longer desired are deleted. Errors from one object do not stop the others; the namespace is then reported failed and the reconcile
  * throws, speaking the workqueue's contract (src/runtime/errors.ts): a `TerminalError` when only a change to the
  * profile or cluster can help, a `RetryAfterError` when the API server asked to wait, any other error otherwise.
  * While the profile that holds a namespace is being deleted, the profile reconciler owns its cleanup and this
@@ -258,19 +259,20 @@ export class NamespaceReconciler {
                 written.labelled++;
             });
         }
-        const apply = async (obj: DesiredObject) => {
+        const write = async (obj: DesiredObject, send: () => Promise<void>) => {
             try {
-                await writer.apply(obj);
+                await send();
                 this.#d.onApplyResult?.(obj.kind, 'applied');
             } catch (err) {
                 this.#d.onApplyResult?.(obj.kind, 'error');
                 throw explainRefusal(obj, err, this.#d.bindableRoles);
             }
         };
+        const create = (obj: DesiredObject) => write(obj, () => writer.create(obj));
         // Never adopt: an object with a generated name that the cache does not show may be someone else's
-        // (pre-created by a tenant, e.g. an allow-all "isolation-default-deny"). Server-side apply would take it
-        // over silently; instead it is reported and the namespace is not counted as enforced. Unmanaged objects are
-        // watched (names only), so the blocker's deletion wakes this namespace again.
+        // (pre-created by a tenant, e.g. an allow-all "isolation-default-deny"). It is reported and the namespace is
+        // not counted as enforced. Unmanaged objects are watched (names only), so the blocker's deletion wakes this
+        // namespace again. One created after the cache looked fails the create (409), never taken over.
         const creates = [...actions.create];
         for (const kind of ['NetworkPolicy', 'RoleBinding'] as const) {
             const names = creates.filter((o) => o.kind === kind).map((o) => o.metadata.name);
@@ -292,7 +294,7 @@ export class NamespaceReconciler {
         for (const obj of desired) if (!changing.has(obj)) this.#d.onApplyResult?.(obj.kind, 'unchanged');
         await inParallel(creates, WRITES_IN_FLIGHT_PER_NAMESPACE, (obj) =>
             attempt(`create ${obj.kind} ${obj.metadata.name}`, async () => {
-                await apply(obj);
+                await create(obj);
                 written.created++;
             }),
         );
@@ -322,8 +324,11 @@ export class NamespaceReconciler {
                         cur.metadata?.uid,
                         cur.metadata?.resourceVersion,
                     );
+                    await create(obj);
+                } else {
+                    const { uid, resourceVersion } = cur.metadata ?? {};
+                    await write(obj, () => writer.update(obj, { uid, resourceVersion }));
                 }
-                await apply(obj);
                 written.updated++;
             });
             if (manager) {

@@ -50,7 +50,13 @@ export interface ForeignObject {
 }
 
 export interface ClusterWriter {
-    apply(obj: DesiredObject): Promise<void>;
+    /** Creates a generated object the cache does not show (POST; 409 if it exists after all). */
+    create(obj: DesiredObject): Promise<void>;
+    /**
+     * Replaces a generated object with `obj`, conditional on the version the cache showed (PUT); when it was
+     * written since, a forced server-side apply on the same uid takes the operator's fields back.
+     */
+    update(obj: DesiredObject, live: { uid?: string; resourceVersion?: string }): Promise<void>;
     /** Deletes the version the cache showed (`uid` as precondition; `resourceVersion` for read-your-writes). */
     delete(
         kind: 'NetworkPolicy' | 'RoleBinding',

@@ -30,7 +30,7 @@ import {
 import { isNotFound } from './errors.ts';
 
 /** `status` is counted by the profile status writer (src/controller/cluster.ts), not by this client. */
-export type WriteVerb = 'apply' | 'delete' | 'patch' | 'status';
+export type WriteVerb = 'apply' | 'create' | 'update' | 'delete' | 'patch' | 'status';
 
 /** The subset of KubernetesObjectApi used here (lets unit tests pass a fake). */
 export type ObjectApi = Pick<KubernetesObjectApi, 'patch' | 'delete'>;
@@ -90,7 +90,7 @@ export class ApplyClient {
         return { ...this.#counts };
     }
 
-    #count(verb: Exclude<WriteVerb, 'status'>, kind: string): void {
+    #count(verb: keyof Omit<WriteCounts, 'total'>, kind: string): void {
         this.#counts[verb]++;
         this.#counts.total++;
         this.#onWrite?.(verb, kind, true);

@@ -11,8 +11,11 @@ import {
     EventsV1Api,
     type KubernetesObject,
     KubernetesObjectApi,
+    NetworkingV1Api,
     type V1ConfigMap,
 } from '@kubernetes/client-node';
+
+import type { DesiredObject } from '../../src/plan/index.ts';
 
 import { RecentWrites } from '../../src/controller/recent-writes.ts';
 import { writerOf } from '../../src/controller/cluster.ts';
@@ -138,6 +141,68 @@ describe('runtime against the API server', () => {
             assert.deepEqual(live.metadata?.labels, { keep: 'yes' });
             assert.equal(live.metadata?.ownerReferences, undefined);
             assert.deepEqual(live.data, { x: '1' });
+        });
+
+        it("the operator's writer creates by POST, replaces by a conditional PUT, and never takes over another uid", async () => {
+            const env = testEnv();
+            const c = clients();
+            const ns = await env.createNamespace('rt-writer');
+            const net = c.kc.makeApiClient(NetworkingV1Api);
+            const writes: string[] = [];
+            const writer = writerOf(c.kc, new RecentWrites(), (verb, kind) => writes.push(`${verb} ${kind}`));
+            const labels = { 'app.kubernetes.io/managed-by': MANAGER };
+            const desired = (egress: boolean): DesiredObject => ({
+                apiVersion: 'networking.k8s.io/v1',
+                kind: 'NetworkPolicy',
+                metadata: { name: 'isolation-x', namespace: ns, labels },
+                spec: {
+                    podSelector: {},
+                    policyTypes: egress ? ['Ingress', 'Egress'] : ['Ingress'],
+                    ingress: [{ from: [{ podSelector: {} }] }],
+                    ...(egress ? { egress: [{ to: [{ podSelector: {} }] }] } : {}),
+                },
+            });
+            const read = () => net.readNamespacedNetworkPolicy({ name: 'isolation-x', namespace: ns });
+
+            await writer.create(desired(true));
+            const created = await read();
+            assert.equal(created.spec?.egress?.length, 1);
+            assert.equal(created.metadata?.managedFields?.[0]?.manager, MANAGER);
+            await assert.rejects(writer.create(desired(true)), (e: unknown) => httpStatus(e) === 409);
+
+            // A field no longer desired goes: the PUT replaces the object, no field-ownership bookkeeping needed.
+            await writer.update(desired(false), created.metadata);
+            const replaced = await read();
+            assert.equal(replaced.spec?.egress, undefined);
+            assert.deepEqual(replaced.spec?.policyTypes, ['Ingress']);
+
+            // Written since the cache saw it (stale resourceVersion): a forced apply on the same uid takes it back.
+            const edit = await env.kubectl([
+                'patch', 'networkpolicy', 'isolation-x', '-n', ns, '--type=merge',
+                '-p', '{"spec":{"ingress":[]}}',
+            ]); // prettier-ignore
+            assert.equal(edit.code, 0, edit.stderr);
+            await writer.update(desired(false), replaced.metadata!);
+            const back = await read();
+            assert.equal(back.spec?.ingress?.length, 1, 'the operator spec is back');
+
+            // Deleted and re-created by someone else under the name: refused, the other object untouched.
+            await net.deleteNamespacedNetworkPolicy({ name: 'isolation-x', namespace: ns });
+            const foreign = await net.createNamespacedNetworkPolicy({
+                namespace: ns,
+                body: {
+                    metadata: { name: 'isolation-x' },
+                    spec: { podSelector: {}, policyTypes: ['Ingress'] },
+                },
+            });
+            await assert.rejects(
+                writer.update(desired(true), back.metadata!),
+                (e: unknown) => httpStatus(e) === 409,
+            );
+            const after = await read();
+            assert.equal(after.metadata?.uid, foreign.metadata?.uid);
+            assert.equal(after.metadata?.labels, undefined, 'not taken over');
+            assert.deepEqual(writes, ['create NetworkPolicy', 'update NetworkPolicy', 'apply NetworkPolicy']);
         });
 
         it("the operator's status writer merge-patches the status subresource and clears lists it omits", async () => {

@@ -5,6 +5,7 @@
  * one's writes (as the informer caches do). `failNext` makes one call fail with a given API error. No cluster: the
  * integration tests cover the real API server.
  */
+import type { DesiredObject } from '../../../src/plan/index.ts';
 import type {
     V1ClusterRole,
     V1Namespace,
@@ -41,7 +42,7 @@ export class MemoryCluster {
     foreign: (ForeignObject & { namespace: string })[] = [];
     calls: string[] = [];
     events: string[] = [];
-    /** Call prefix (e.g. `apply NetworkPolicy team-a/isolation-dns`) → the error that call throws, once. */
+    /** Call prefix (e.g. `create NetworkPolicy team-a/isolation-dns`) → the error that call throws, once. */
     #failures = new Map<string, unknown>();
     #rv = 1;
 
@@ -65,6 +66,14 @@ export class MemoryCluster {
     /** The next call whose description starts with `prefix` throws `err`. */
     failNext(prefix: string, err: unknown): void {
         this.#failures.set(prefix, err);
+    }
+
+    /** Stores `obj` as the server would: a new uid and resourceVersion (an update keeps no old field). */
+    #put(obj: DesiredObject): void {
+        const stored = JSON.parse(JSON.stringify(obj)) as GeneratedLive;
+        stored.metadata!.uid = `uid-${this.#rv}`;
+        stored.metadata!.resourceVersion = String(this.#rv++);
+        this.#store(obj.kind).set(`${obj.metadata.namespace}/${obj.metadata.name}`, stored);
     }
 
     #store(kind: Kind): Map<string, GeneratedLive> {
@@ -117,13 +126,17 @@ export class MemoryCluster {
             });
         const profile = (name: string) => this.profiles.find((p) => p.metadata.name === name);
         return {
-            apply: (obj) =>
-                call(`apply ${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name}`, () => {
-                    const stored = JSON.parse(JSON.stringify(obj)) as GeneratedLive;
-                    stored.metadata!.uid = `uid-${this.#rv}`;
-                    stored.metadata!.resourceVersion = String(this.#rv++);
-                    this.#store(obj.kind).set(`${obj.metadata.namespace}/${obj.metadata.name}`, stored);
+            create: (obj) =>
+                call(`create ${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name}`, () => {
+                    const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
+                    if (this.#store(obj.kind).has(key))
+                        throw Object.assign(new Error(`${obj.kind} ${key} already exists`), { code: 409 });
+                    this.#put(obj);
                 }),
+            update: (obj) =>
+                call(`update ${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name}`, () =>
+                    this.#put(obj),
+                ),
             delete: (kind, namespace, name) =>
                 call(`delete ${kind} ${namespace}/${name}`, () => {
                     this.#store(kind).delete(`${namespace}/${name}`);

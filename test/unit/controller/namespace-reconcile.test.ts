@@ -76,7 +76,7 @@ describe('NamespaceReconciler.reconcile (in-memory ports)', () => {
         assert.equal(await reconciler.reconcile('team-a'), undefined, 'success: no requeue');
         assert.deepEqual(touched, [['p']]);
         assert.equal(store.calls[0], 'label team-a=p');
-        assert.ok(store.calls.includes('apply NetworkPolicy team-a/isolation-default-deny'));
+        assert.ok(store.calls.includes('create NetworkPolicy team-a/isolation-default-deny'));
         assert.equal(outcomes.get('team-a')?.state, 'Enforced');
         assert.equal(outcomes.get('team-a')?.networkPolicies, 3);
         store.calls.length = 0;
@@ -89,28 +89,28 @@ describe('NamespaceReconciler.reconcile (in-memory ports)', () => {
             name: `r${i}`,
             from: [{ namespaces: { names: ['web'] } }],
         }));
-        const { store, reconciler } = setup({ network: { ingress } });
+        const { store } = setup({ network: { ingress } });
         const writer = store.writer();
         let pending = 0;
         let peak = 0;
-        const slowApply: typeof writer.apply = async (obj) => {
+        const slowCreate: typeof writer.create = async (obj) => {
             pending++;
             peak = Math.max(peak, pending);
             await new Promise((r) => setImmediate(r));
             pending--;
-            return writer.apply(obj);
+            return writer.create(obj);
         };
         const r = new NamespaceReconciler({
             view: store.view(),
-            writer: { ...writer, apply: slowApply },
+            writer: { ...writer, create: slowCreate },
             outcomes: new OutcomeStore(),
             events: store.eventSink(),
             settings: DEFAULT_PLAN_SETTINGS,
             profilesTouched: () => undefined,
         });
         await r.reconcile('team-a');
-        const applies = store.calls.filter((c) => c.startsWith('apply '));
-        assert.equal(applies.length, 15, 'default-deny, same-namespace, DNS and 12 ingress rules');
+        const creates = store.calls.filter((c) => c.startsWith('create '));
+        assert.equal(creates.length, 15, 'default-deny, same-namespace, DNS and 12 ingress rules');
         assert.equal(peak, WRITES_IN_FLIGHT_PER_NAMESPACE, 'in flight together, and no more than the cap');
     });
 
@@ -135,8 +135,8 @@ describe('NamespaceReconciler.reconcile (in-memory ports)', () => {
         // Terminal: no retry can help; the unmanaged-object watch wakes the namespace when the blocker goes.
         await assert.rejects(reconciler.reconcile('team-a'), (e: unknown) => e instanceof TerminalError);
         assert.deepEqual(touched, [['p']], 'the status is recomputed after a failure too');
-        assert.ok(!store.calls.includes('apply NetworkPolicy team-a/isolation-default-deny'));
-        assert.ok(store.calls.includes('apply NetworkPolicy team-a/isolation-dns'));
+        assert.ok(!store.calls.includes('create NetworkPolicy team-a/isolation-default-deny'));
+        assert.ok(store.calls.includes('create NetworkPolicy team-a/isolation-dns'));
         const o = outcomes.get('team-a');
         assert.equal(o?.state, 'Failed');
         assert.equal(o?.terminal, true);
@@ -151,9 +151,31 @@ describe('NamespaceReconciler.reconcile (in-memory ports)', () => {
         );
     });
 
+    it('never takes over an object created under a generated name after the cache looked: the create fails, retried', async () => {
+        const { store, outcomes, reconciler } = setup();
+        store.failNext('create NetworkPolicy team-a/isolation-default-deny', {
+            code: 409,
+            message: 'networkpolicies "isolation-default-deny" already exists',
+        });
+        await assert.rejects(
+            reconciler.reconcile('team-a'),
+            (e: unknown) => e instanceof Error && !(e instanceof TerminalError),
+            'retried: the next pass sees the object in the cache, ours or foreign',
+        );
+        assert.deepEqual(
+            store.calls.filter((c) => c.endsWith('/isolation-default-deny')),
+            ['create NetworkPolicy team-a/isolation-default-deny'],
+            'no update or apply after the refused create',
+        );
+        assert.match(
+            outcomes.get('team-a')?.message ?? '',
+            /create NetworkPolicy isolation-default-deny: .*already exists/,
+        );
+    });
+
     it('throws a retryable error for a 5xx and a TerminalError only when every failure is terminal', async () => {
         const a = setup();
-        a.store.failNext('apply NetworkPolicy team-a/isolation-dns', { code: 500, message: 'etcd timeout' });
+        a.store.failNext('create NetworkPolicy team-a/isolation-dns', { code: 500, message: 'etcd timeout' });
         const err = await a.reconciler.reconcile('team-a').then(
             () => assert.fail('expected a failure'),
             (e: unknown) => e,
@@ -163,11 +185,11 @@ describe('NamespaceReconciler.reconcile (in-memory ports)', () => {
         assert.equal(a.outcomes.get('team-a')?.terminal, false);
 
         const b = setup();
-        b.store.failNext('apply NetworkPolicy team-a/isolation-dns', { code: 422, message: 'invalid' });
+        b.store.failNext('create NetworkPolicy team-a/isolation-dns', { code: 422, message: 'invalid' });
         await assert.rejects(b.reconciler.reconcile('team-a'), TerminalError);
 
         const c = setup();
-        c.store.failNext('apply NetworkPolicy team-a/isolation-dns', { code: 422, message: 'invalid' });
+        c.store.failNext('create NetworkPolicy team-a/isolation-dns', { code: 422, message: 'invalid' });
         c.store.failNext('label team-a', { code: 409, message: 'conflict' });
         await assert.rejects(
             c.reconciler.reconcile('team-a'),
@@ -178,7 +200,7 @@ describe('NamespaceReconciler.reconcile (in-memory ports)', () => {
 
     it("throws a RetryAfterError carrying the server's Retry-After", async () => {
         const { store, reconciler } = setup();
-        store.failNext('apply NetworkPolicy team-a/isolation-dns', {
+        store.failNext('create NetworkPolicy team-a/isolation-dns', {
             code: 429,
             message: 'too many requests',
             headers: { 'retry-after': '7' },
@@ -214,7 +236,7 @@ describe('NamespaceReconciler.reconcile (in-memory ports)', () => {
             { manager: 'kubectl-edit', time: new Date('2026-01-02T00:00:00Z') },
         ];
         await reconciler.reconcile('team-a');
-        assert.deepEqual(store.calls, ['apply NetworkPolicy team-a/isolation-dns']);
+        assert.deepEqual(store.calls, ['update NetworkPolicy team-a/isolation-dns']);
         assert.deepEqual(drift, ['corrected NetworkPolicy']);
         assert.ok(
             store.events.some((e) => /DriftCorrected: NetworkPolicy isolation-dns .*kubectl-edit/.test(e)),
@@ -233,7 +255,7 @@ describe('NamespaceReconciler.reconcile (in-memory ports)', () => {
         // Written under one of the operator's own managers: not drift by someone else, so it is corrected.
         same.metadata!.managedFields = [{ manager: 'isolation-operator-status', time: new Date() }];
         await reconciler.reconcile('team-a');
-        assert.deepEqual(store.calls, ['apply NetworkPolicy team-a/isolation-same-namespace']);
+        assert.deepEqual(store.calls, ['update NetworkPolicy team-a/isolation-same-namespace']);
         assert.deepEqual(drift, ['detected NetworkPolicy']);
         assert.deepEqual(outcomes.get('team-a')?.drift, [
             'NetworkPolicy isolation-dns (changed by argocd-controller)',
@@ -251,7 +273,7 @@ describe('NamespaceReconciler.reconcile (in-memory ports)', () => {
         await reconciler.reconcile('team-a');
         assert.deepEqual(store.calls, [
             'delete RoleBinding team-a/isolation-access-developers',
-            'apply RoleBinding team-a/isolation-access-developers',
+            'create RoleBinding team-a/isolation-access-developers',
             'delete NetworkPolicy team-a/isolation-ingress-old',
         ]);
         assert.equal(store.bindings.get('team-a/isolation-access-developers')?.roleRef.name, 'edit');
@@ -276,7 +298,7 @@ describe('NamespaceReconciler.reconcile (in-memory ports)', () => {
         const { store, outcomes, reconciler } = setup({
             access: [{ ...developers.access[0]!, roleRef: { kind: 'ClusterRole', name: 'cluster-admin' } }],
         });
-        store.failNext('apply RoleBinding', {
+        store.failNext('create RoleBinding', {
             code: 403,
             body: JSON.stringify({ message: 'rolebindings "x" is forbidden: user cannot bind' }),
         });

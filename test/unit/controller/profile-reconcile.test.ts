@@ -69,7 +69,7 @@ describe('ProfileReconciler.reconcile (in-memory ports)', () => {
 
     it('reports a namespace failure as Stalled, with the message', async () => {
         const s = setup();
-        s.store.failNext('apply NetworkPolicy team-a/isolation-dns', { code: 422, message: 'invalid' });
+        s.store.failNext('create NetworkPolicy team-a/isolation-dns', { code: 422, message: 'invalid' });
         await s.namespaces.reconcile('team-a').catch(() => undefined);
         await s.profiles.reconcile('p');
         assert.equal(live(s).status?.namespaces?.failed, 1);
