@@ -1,8 +1,8 @@
 /**
  * One run of the side-by-side benchmark: one controller setting (HNC or the operator) on its own fresh local
  * control plane, N namespaces, the same five objects per namespace, measured the same way for both:
- *   converge  (controller ready and idle → the trigger: the operator's profile created, or HNC's five source
- *              objects created in the parent → every N×5 object seen by the same watches),
+ *   converge  (controller ready and idle → the trigger: the operator's profile gains the five objects, or HNC's
+ *              five source objects are created in the parent → every N×5 object seen by the same watches),
  *   cost      (controller CPU seconds trigger → converged, peak RSS from /proc, write and API requests trigger →
  *              quiet from the audit log, under the controller's own user),
  *   latency   (namespaces created at a fixed rate → their default-deny seen),
@@ -13,6 +13,10 @@
  * tree label and its queues are idle. That is the cheapest set-up (one request per namespace, no namespace
  * created by HNC) and it leaves in the timed window only what the operator's window holds: propagating the
  * objects. Subnamespace anchors would have HNC create the N namespaces itself, and those are the bench's fixtures.
+ * The operator starts from the same state (`OperatorStart` 'member'): its profile already governs and labels the N
+ * namespaces, generating nothing, and the trigger replaces the profile's spec with one declaring the five objects.
+ * Until 2026-12-06 the trigger created the profile, which left the N namespace-label writes — HNC's tree labels'
+ * counterpart — in the operator's timed window only (`--operator-start cold` still measures that).
  */
 import { loadavg } from 'node:os';
 
