@@ -83,7 +83,7 @@ describe('faults: API errors injected between the operator and the API server', 
         const path = `/apis/networking.k8s.io/v1/namespaces/${target.metadata.namespace}/networkpolicies/isolation-ingress-from-ingress`;
         const remove = w.proxy.addRule({
             name: 'broken-object',
-            methods: ['PATCH'],
+            methods: ['PUT', 'PATCH'],
             path: new RegExp(`^${path}$`),
             action: { kind: 'status', status: 500 },
         });
@@ -105,7 +105,9 @@ describe('faults: API errors injected between the operator and the API server', 
             attempts >= 3 && attempts <= bound,
             `${attempts} attempts in ${WINDOW_MS} ms (bound ${bound})`,
         );
-        const fixed = w.proxy.entriesSince(cleared).find((e) => e.method === 'PATCH' && e.path === path);
+        const fixed = w.proxy
+            .entriesSince(cleared)
+            .find((e) => (e.method === 'PUT' || e.method === 'PATCH') && e.path === path);
         assert.ok(fixed && fixed.status < 300, 'the object was written once the errors stopped');
         await w.assertSameOperator(pid);
         recordResult({

@@ -156,8 +156,19 @@ describe('memory soak: profiles created and deleted in a loop', function () {
                 (after ? ` (snapshot ${after})` : ''),
         );
         assert.ok(i - 1 >= 2, 'the loop ran fewer than two cycles: nothing was measured');
+        // Bounded pools (the Sharer's strings, up to 50,000; Event series, up to 1,000) fill with a fast operator's
+        // many cycles and then stay flat. Past the tolerance, the growth must have stopped: over the second half of
+        // a long run (≥ 40 cycles) a per-profile residue of the kind this test exists for (~10 KiB per profile)
+        // would add MiBs, a filled pool nothing.
+        const mid = series[Math.floor(series.length / 2)];
+        const secondHalf = mid === undefined ? Number.POSITIVE_INFINITY : final - mid;
+        const plateaued = i - 1 >= 40 && secondHalf <= tolerance(baseline) / 4;
+        if (growth > tolerance(baseline))
+            console.log(
+                `      growth over the second half of the run: ${mib(secondHalf)} (plateau: ${plateaued})`,
+            );
         assert.ok(
-            growth <= tolerance(baseline),
+            growth <= tolerance(baseline) || plateaued,
             `live heap grew by ${mib(growth)} (from ${mib(baseline)} to ${mib(final)}) after every soak profile ` +
                 `was deleted; tolerance ${mib(tolerance(baseline))}; samples: ${series.map(mib).join(', ')}`,
         );
