@@ -305,7 +305,7 @@ export function writerOf(
             const stored = await requester.request<Generated>(
                 'POST',
                 collectionPath(obj),
-                { fieldManager: FIELD_MANAGER },
+                FM,
                 obj,
                 JSON_BODY,
             );

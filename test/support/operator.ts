@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { appendFile } from 'node:fs/promises';
+import { appendFile, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,8 +73,33 @@ export interface OperatorOptions {
     entry?: string;
 }
 
+/**
+ * The addresses the operator reports in its `serving` log lines (it binds port 0, so the kernel picks free ports and
+ * no other process can take them between a probe and the bind — picking a port here and passing it in could race).
+ */
+export function servingAddresses(line: string): { endpoints: string; address: string } | undefined {
+    if (!line.startsWith('{')) return undefined;
+    try {
+        const entry = JSON.parse(line) as { message?: unknown; endpoints?: unknown; address?: unknown };
+        if (entry.message !== 'serving') return undefined;
+        if (typeof entry.endpoints !== 'string' || typeof entry.address !== 'string') return undefined;
+        return { endpoints: entry.endpoints, address: entry.address };
+    } catch {
+        return undefined;
+    }
+}
+
+/** The last lines of a log file, for an error message that says why a process stopped. */
+async function logTail(path: string, lines = 15): Promise<string> {
+    try {
+        const text = await readFile(path, 'utf8');
+        return text.trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+        return '(no log)';
+    }
+}
+
 export async function startOperatorProcess(cp: ControlPlane, o: OperatorOptions): Promise<OperatorProcess> {
-    const [metricsPort, healthPort] = await Promise.all([freePort(), freePort()]);
     const name = o.name ?? 'operator';
     const logPath = join(cp.state.runDir, 'logs', `${name}-${Date.now()}.log`);
     const log = createWriteStream(logPath);
@@ -86,9 +111,10 @@ export async function startOperatorProcess(cp: ControlPlane, o: OperatorOptions)
             join(REPO, entry),
             'run',
             `--kubeconfig=${o.kubeconfig}`,
-            `--metrics-bind-address=127.0.0.1:${metricsPort}`,
-            `--health-probe-bind-address=127.0.0.1:${healthPort}`,
+            '--metrics-bind-address=127.0.0.1:0',
+            '--health-probe-bind-address=127.0.0.1:0',
             '--log-level=debug',
+            '--log-format=json',
             `--metrics-secure=${o.secureMetrics === true}`,
             ...(o.args ?? []),
         ],
@@ -99,8 +125,30 @@ export async function startOperatorProcess(cp: ControlPlane, o: OperatorOptions)
     const pid = child.pid!;
     await appendFile(join(cp.state.runDir, PIDS_FILE), JSON.stringify({ name, pid, match: entry }) + '\n');
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    const healthUrl = `http://127.0.0.1:${healthPort}`;
-    const metricsUrl = `${o.secureMetrics ? 'https' : 'http'}://127.0.0.1:${metricsPort}/metrics`;
+    let exitedEarly = false;
+    void exited.then(() => (exitedEarly = true));
+    const failed = async (why: string) =>
+        new Error(`operator ${why}; see ${logPath}; its last lines:\n${await logTail(logPath)}`);
+
+    // Both listeners are bound before the operator talks to the API server, so this wait is short.
+    const bound = new Map<string, string>();
+    let partial = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+        const lines = (partial + chunk.toString('utf8')).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
+            const s = servingAddresses(line);
+            if (s) for (const e of s.endpoints.split(',')) bound.set(e, s.address);
+        }
+    });
+    const bindDeadline = Date.now() + 60_000;
+    while (!bound.has('/readyz') || !bound.has('/metrics')) {
+        if (exitedEarly) throw await failed('exited during start');
+        if (Date.now() > bindDeadline) throw await failed('did not report its listeners within 60s');
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    const healthUrl = `http://${bound.get('/readyz')}`;
+    const metricsUrl = `${o.secureMetrics ? 'https' : 'http'}://${bound.get('/metrics')}/metrics`;
     const proc: OperatorProcess = {
         pid,
         metricsUrl,
@@ -124,17 +172,15 @@ export async function startOperatorProcess(cp: ControlPlane, o: OperatorOptions)
     };
     if (o.waitReady ?? true) {
         const deadline = Date.now() + 60_000;
-        let exitedEarly = false;
-        void exited.then(() => (exitedEarly = true));
         for (;;) {
-            if (exitedEarly) throw new Error(`operator exited during start; see ${logPath}`);
+            if (exitedEarly) throw await failed('exited during start');
             try {
                 const res = await fetch(`${healthUrl}/readyz`);
                 if (res.status === 200) break;
             } catch {
                 // not listening yet
             }
-            if (Date.now() > deadline) throw new Error(`operator not ready after 60s; see ${logPath}`);
+            if (Date.now() > deadline) throw await failed('not ready after 60s');
             await new Promise((r) => setTimeout(r, 100));
         }
     }

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { createLogger } from '../../../src/observability/logger.ts';
 import { createMetrics } from '../../../src/observability/metrics.ts';
 import type { ObservabilityServer, ProbeResult } from '../../../src/observability/server.ts';
 import { parseBindAddress, startObservabilityServer } from '../../../src/observability/server.ts';
+import { servingAddresses } from '../../support/operator.ts';
 
 async function get(
     server: ObservabilityServer,
@@ -84,6 +87,31 @@ describe('observability server', () => {
         // The probe listener does not expose metrics, and vice versa.
         assert.equal((await get(server, 'readyz', '/metrics')).status, 404);
         assert.equal((await get(server, 'metrics', '/readyz')).status, 404);
+    });
+
+    it('logs each bound address, which is how the test harness finds ports the kernel picked', async () => {
+        const out = new PassThrough();
+        let text = '';
+        out.on('data', (c: Buffer) => (text += c.toString('utf8')));
+        const metrics = createMetrics({ defaultMetrics: false });
+        server = await startObservabilityServer({
+            registry: metrics.registry,
+            isReady: () => ({ ok: true }),
+            metricsBindAddress: '127.0.0.1:0',
+            healthProbeBindAddress: '127.0.0.1:0',
+            logger: createLogger({ level: 'info', format: 'json', stream: out }),
+        });
+        await new Promise((r) => setImmediate(r));
+        const seen = new Map<string, string>();
+        for (const line of text.split('\n')) {
+            const s = servingAddresses(line);
+            if (s) for (const e of s.endpoints.split(',')) seen.set(e, s.address);
+        }
+        assert.equal(seen.get('/readyz'), `127.0.0.1:${server.address('readyz')?.port}`);
+        assert.equal(seen.get('/healthz'), seen.get('/readyz'));
+        assert.equal(seen.get('/metrics'), `127.0.0.1:${server.address('metrics')?.port}`);
+        assert.equal(servingAddresses('{"message":"caches synced"}'), undefined);
+        assert.equal(servingAddresses('not json'), undefined);
     });
 
     it('disables an endpoint bound to 0', async () => {
