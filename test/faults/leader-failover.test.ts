@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 
 import { testEnv } from '../integration/env.ts';
-import { byUser, readAudit, writes } from '../support/audit.ts';
+import { byUser, readAuditSettled, writes } from '../support/audit.ts';
 import { eventually } from '../support/eventually.ts';
 import { metricValue, OPERATOR_NAMESPACE, OPERATOR_USER, type OperatorProcess } from '../support/operator.ts';
 import { recordResult } from './results.ts';
@@ -56,9 +56,12 @@ describe('faults: leader SIGKILLed with two replicas', function () {
             await w.assertSameOperator(standby.pid);
 
             // Audit: every write of the operator's ServiceAccount since the edit, by object and verb.
-            await new Promise((r) => setTimeout(r, 1000)); // the audit log is written asynchronously
+            const env = testEnv();
             const events = writes(
-                byUser(await readAudit(testEnv().auditLogPath, editAt), OPERATOR_USER),
+                byUser(
+                    await readAuditSettled((a) => env.kubectl(a), env.auditLogPath, editAt),
+                    OPERATOR_USER,
+                ),
             ).filter(
                 (e) =>
                     e.objectRef?.subresource === undefined &&

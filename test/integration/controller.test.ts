@@ -10,7 +10,7 @@ import { CoreV1Api, NetworkingV1Api, RbacAuthorizationV1Api } from '@kubernetes/
 import type { V1NetworkPolicy, V1RoleBinding } from '@kubernetes/client-node';
 
 import type { IsolationProfile, IsolationProfileSpec } from '../../src/api/types.ts';
-import { byUser, describe as describeEvent, readAudit, writes } from '../support/audit.ts';
+import { byUser, describe as describeEvent, readAuditSettled, writes } from '../support/audit.ts';
 import { eventually, sleep } from '../support/eventually.ts';
 import {
     installOperatorRbac,
@@ -602,9 +602,9 @@ describe('operator (end to end, under its own ServiceAccount)', function () {
         assert.deepEqual(await policyNames(ns), []);
         assert.deepEqual(await bindings(ns), []);
         assert.equal(await nsLabel(ns), undefined);
-        const opWrites = writes(byUser(await readAudit(env().auditLogPath, since), OPERATOR_USER)).filter(
-            (e) => e.objectRef?.namespace === ns || e.objectRef?.name === ns,
-        );
+        const opWrites = writes(
+            byUser(await readAuditSettled((a) => env().kubectl(a), env().auditLogPath, since), OPERATOR_USER),
+        ).filter((e) => e.objectRef?.namespace === ns || e.objectRef?.name === ns);
         assert.deepEqual(opWrites.map(describeEvent), [], 'no write touches the DryRun namespace');
     });
 
@@ -731,9 +731,12 @@ describe('operator (end to end, under its own ServiceAccount)', function () {
             );
             // Event series updates of events recorded before the window (aggregation flushes later) are not
             // writes caused by the resync; everything else counts, event creations included.
-            const w = writes(byUser(await readAudit(env().auditLogPath, since), OPERATOR_USER)).filter(
-                (e) => !(e.objectRef?.resource === 'events' && e.verb === 'patch'),
-            );
+            const w = writes(
+                byUser(
+                    await readAuditSettled((a) => env().kubectl(a), env().auditLogPath, since),
+                    OPERATOR_USER,
+                ),
+            ).filter((e) => !(e.objectRef?.resource === 'events' && e.verb === 'patch'));
             assert.deepEqual(w.map(describeEvent), []);
         });
 
@@ -770,7 +773,10 @@ describe('operator (end to end, under its own ServiceAccount)', function () {
                 JSON.parse(await kubectl(['get', 'namespaces', '-o', 'json'])) as { items: unknown[] }
             ).items.length;
             await reconciledSince(0, namespaceCount);
-            const reads = byUser(await readAudit(env().auditLogPath, since), OPERATOR_USER);
+            const reads = byUser(
+                await readAuditSettled((a) => env().kubectl(a), env().auditLogPath, since),
+                OPERATOR_USER,
+            );
             assert.ok(
                 reads.some((e) => e.verb === 'list'),
                 'the new process listed the cluster',

@@ -11,7 +11,14 @@
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 
-import { byUser, describe as describeEvent, readAudit, writes as writeEvents } from '../support/audit.ts';
+import { readFile } from 'node:fs/promises';
+
+import {
+    byUser,
+    describe as describeEvent,
+    readAuditSettled,
+    writes as writeEvents,
+} from '../support/audit.ts';
 import type { OperatorProcess } from '../support/operator.ts';
 import {
     OPERATOR_NAMESPACE,
@@ -61,6 +68,23 @@ async function leaseHolder(): Promise<string | undefined> {
     }
     const lease = JSON.parse(res.stdout) as { spec?: { holderIdentity?: string } };
     return lease.spec?.holderIdentity ?? '';
+}
+
+/** The replica's JSON log lines with this message (a positive barrier: it did what the line says). */
+async function logged(r: Replica, message: string): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    for (const line of (await readFile(r.proc.logPath, 'utf8')).split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        if (entry.message === message) out.push(entry);
+    }
+    return out;
+}
+
+async function clusterNamespaceCount(): Promise<number> {
+    const res = await testEnv().kubectl(['get', 'namespaces', '-o', 'name']);
+    assert.equal(res.code, 0, res.stderr);
+    return res.stdout.split('\n').filter(Boolean).length;
 }
 
 async function isMaster(r: Replica): Promise<boolean> {
@@ -194,7 +218,10 @@ describe('high availability: leader election between operator replicas', functio
         // A second replica joins the converged cluster (as in a rolling update): its caches are filled by the
         // initial list, not by watch events, which is what a later takeover works from.
         const b = await startReplica(`ha-b-${hex}`);
-        await new Promise((r) => setTimeout(r, 2 * 500 * 2.2)); // a few retry periods of campaigning
+        // Barrier: the standby has campaigned, read the Lease and seen who holds it.
+        await eventually('the standby observed the leader', async () =>
+            (await logged(b, 'leader observed')).some((e) => e.leader === a.identity),
+        );
         assert.equal(await theLeader(), a);
         assert.equal(await isMaster(b), false);
         // startOperatorProcess waited for /readyz; both answer ready (the standby's caches are warm).
@@ -235,8 +262,18 @@ describe('high availability: leader election between operator replicas', functio
 
         // Taking over a converged namespace costs no write (warm caches, level-triggered diff): only the new
         // namespace was written. Both replicas share one ServiceAccount; the old leader was dead all along.
-        await new Promise((r) => setTimeout(r, 1500));
-        const audit = writeEvents(byUser(await readAudit(testEnv().auditLogPath, since), OPERATOR_USER));
+        // Barrier: the new leader reconciled every namespace of the cluster (activation enqueues them all) and its
+        // queues drained; then the audit log up to now.
+        const namespaceCount = await clusterNamespaceCount();
+        await eventually('the new leader reconciled every namespace and drained its queues', async () => {
+            const text = await standby.proc.metrics();
+            const done = metricValue(text, 'controller_runtime_reconcile_total', { controller: 'namespace' });
+            return done >= namespaceCount && metricValue(text, 'workqueue_depth') === 0;
+        });
+        const env = testEnv();
+        const audit = writeEvents(
+            byUser(await readAuditSettled((a) => env.kubectl(a), env.auditLogPath, since), OPERATOR_USER),
+        );
         const toConverged = audit.filter(
             (e) =>
                 e.objectRef?.namespace === ns1 ||
@@ -249,7 +286,7 @@ describe('high availability: leader election between operator replicas', functio
         );
     });
 
-    it('a leader stopped with SIGTERM releases the Lease, and a standby takes over well within the lease duration', async function () {
+    it('a leader stopped with SIGTERM releases the Lease (its log says so) and a standby takes over', async function () {
         this.timeout(120_000);
         const leader = await theLeader();
         const c = await startReplica(`ha-c-${hex}`);
@@ -257,23 +294,19 @@ describe('high availability: leader election between operator replicas', functio
         assert.equal(await isMaster(c), false);
         assert.equal(await leaseHolder(), leader.identity);
 
-        const t0 = Date.now();
-        sigtermAt = t0;
+        sigtermAt = Date.now();
         gracefulExit = leader.proc.exited.then((code) => ({ code, at: Date.now() }));
         leader.stopping = true;
         process.kill(leader.proc.pid, 'SIGTERM');
-        const handedOverMs = await eventually(
+        await eventually(
             'the Lease released or taken over',
-            async () => {
-                const h = await leaseHolder();
-                return h !== leader.identity ? Date.now() - t0 : undefined;
-            },
+            async () => ((await leaseHolder()) !== leader.identity ? true : undefined),
             10_000,
             50,
         );
-        assert.ok(
-            handedOverMs <= 2000,
-            `the Lease left ${leader.identity} ${handedOverMs} ms after SIGTERM (lease duration ${LEASE_DURATION_MS} ms)`,
+        // It left because the leader gave it up, not because it expired: the stopping process released it.
+        await eventually('the stopping leader says it released the Lease', async () =>
+            (await logged(leader, 'released the leader lease')).length === 1 ? true : undefined,
         );
         const next = await eventually(
             'the standby leads',
@@ -296,9 +329,15 @@ describe('high availability: leader election between operator replicas', functio
         assert.ok(gracefulExit, 'the previous test sent SIGTERM');
         const { code, at } = await gracefulExit;
         assert.equal(code, 0, 'exit code of a graceful stop');
-        const ms = at - sigtermAt;
-        // Nothing was in flight: the process should be gone in well under a second or two, not after the whole
-        // --shutdown-timeout (30 s, which is also the kubelet's default grace before SIGKILL).
-        assert.ok(ms <= 5000, `the process exited ${ms} ms after SIGTERM`);
+        // Nothing was in flight: the queues drained at once, not by the whole --shutdown-timeout (30 s, also the
+        // kubelet's default grace before SIGKILL), which would have logged that reconciles were aborted.
+        const [stopped] = replicas.filter((r) => r.stopping);
+        assert.ok(stopped, 'the replica stopped in the previous test');
+        assert.equal((await logged(stopped, 'stopped')).length, 1, 'the shutdown completed');
+        assert.deepEqual(
+            await logged(stopped, 'in-flight reconciles did not finish in time; aborting them'),
+            [],
+        );
+        console.log(`      (exited ${at - sigtermAt} ms after SIGTERM)`);
     });
 });

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
 
-import { byUser, readAudit } from '../support/audit.ts';
+import { byUser, readAuditSettled } from '../support/audit.ts';
 import {
     installOperatorRbac,
     OPERATOR_USER,
@@ -91,7 +91,10 @@ describe('metrics endpoint: HTTPS with TokenReview and SubjectAccessReview (conf
         assert.equal((await fetch(`${op.healthUrl}/readyz`)).status, 200);
 
         // The reviews ran as the operator, allowed by config/rbac.
-        const reviews = byUser(await readAudit(env.auditLogPath, since), OPERATOR_USER).filter(
+        const reviews = byUser(
+            await readAuditSettled((a) => env.kubectl(a), env.auditLogPath, since),
+            OPERATOR_USER,
+        ).filter(
             (e) =>
                 e.objectRef?.resource === 'tokenreviews' || e.objectRef?.resource === 'subjectaccessreviews',
         );

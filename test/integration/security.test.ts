@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
 import type { AuditEvent } from '../support/audit.ts';
-import { byUser, describe as describeEvent, readAudit } from '../support/audit.ts';
+import { byUser, describe as describeEvent, readAuditSettled } from '../support/audit.ts';
 import type { OperatorProcess } from '../support/operator.ts';
 import {
     OPERATOR_USER,
@@ -32,6 +32,7 @@ import { eventually } from '../support/eventually.ts';
 interface Meta {
     name: string;
     namespace?: string;
+    uid?: string;
     generation?: number;
     labels?: Record<string, string>;
     ownerReferences?: { kind: string; name: string }[];
@@ -141,7 +142,11 @@ type Audited = AuditEvent & { userAgent?: string };
 
 /** The operator's own requests (kubectl run with its kubeconfig, e.g. `auth can-i`, is not the operator). */
 async function operatorRequests(since: Date): Promise<Audited[]> {
-    const events = byUser(await readAudit(testEnv().auditLogPath, since), OPERATOR_USER) as Audited[];
+    const env = testEnv();
+    const events = byUser(
+        await readAuditSettled((a) => env.kubectl(a), env.auditLogPath, since),
+        OPERATOR_USER,
+    ) as Audited[];
     return events.filter((e) => !(e.userAgent ?? '').startsWith('kubectl'));
 }
 
@@ -526,6 +531,8 @@ describe('security: the operator under its own ServiceAccount and the least-priv
 
         it('on deletion with Orphan leaves the objects, unlabelled and without ownerReference', async function () {
             this.timeout(90_000);
+            const uid = (await getObj('isolationprofile', web))?.metadata.uid;
+            assert.ok(uid, `${web} has a uid`);
             await deleteProfile(web);
             const nps = await list('networkpolicies', nsWeb);
             const rbs = await list('rolebindings', nsWeb);
@@ -537,8 +544,34 @@ describe('security: the operator under its own ServiceAccount and the least-priv
                 rbs.some((r) => r.metadata.name === 'isolation-access-viewers'),
                 'binding kept',
             );
-            // The garbage collector had its chance: give it a moment, then look again.
-            await new Promise((r) => setTimeout(r, 2000));
+            // Barrier: the garbage collector has processed the profile's deletion. A ConfigMap created now with
+            // an ownerReference to the deleted profile is collected once the collector sees it; only then look
+            // again at what it could have taken.
+            const sentinel = testEnv().uniqueName('gc-sentinel');
+            const created = await testEnv().kubectl(['create', '-f', '-'], {
+                input: JSON.stringify({
+                    apiVersion: 'v1',
+                    kind: 'ConfigMap',
+                    metadata: {
+                        name: sentinel,
+                        namespace: nsWeb,
+                        ownerReferences: [
+                            {
+                                apiVersion: 'isolation.dev/v1alpha1',
+                                kind: 'IsolationProfile',
+                                name: web,
+                                uid,
+                            },
+                        ],
+                    },
+                }),
+            });
+            assert.equal(created.code, 0, created.stderr);
+            await eventually(
+                'the garbage collector removes the sentinel owned by the deleted profile',
+                async () => (await getObj('configmap', sentinel, nsWeb)) === undefined,
+                60_000,
+            );
             for (const o of [
                 ...(await list('networkpolicies', nsWeb)),
                 ...(await list('rolebindings', nsWeb)),
@@ -562,9 +595,7 @@ describe('security: the operator under its own ServiceAccount and the least-priv
         });
 
         it('the audit log shows no request of the operator answered 403, and only verbs config/rbac grants', async function () {
-            this.timeout(30_000);
-            // The audit backend writes a request once it completed; give the last ones a moment.
-            await new Promise((r) => setTimeout(r, 1000));
+            this.timeout(60_000);
             const events = await operatorRequests(scenarioStart);
             assert.ok(
                 events.length > 20,
@@ -705,7 +736,6 @@ describe('security: the operator under its own ServiceAccount and the least-priv
         });
 
         it('the API server refused it: the audit log shows the 403s for those RoleBindings', async () => {
-            await new Promise((r) => setTimeout(r, 1000));
             const events = await operatorRequests(windowStart);
             const refused = events.filter(
                 (e) =>

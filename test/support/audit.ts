@@ -2,6 +2,7 @@
  * Reads the API server's audit log (JSON lines, level Metadata) so tests and benchmarks can count exactly which
  * requests a user made: writes of the operator, forbidden requests, verbs per resource.
  */
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
 export interface AuditEvent {
@@ -49,4 +50,42 @@ export function describe(e: AuditEvent): string {
     const o = e.objectRef ?? {};
     const res = [o.apiGroup, o.resource, o.subresource].filter(Boolean).join('/');
     return `${e.verb} ${res} ${o.namespace ?? ''}/${o.name ?? ''} -> ${e.responseStatus?.code ?? '?'}`;
+}
+
+type Kubectl = (args: string[]) => Promise<{ code: number; stderr: string }>;
+
+/**
+ * The audit log once it holds the requests that completed before this call: a positive barrier instead of a fixed
+ * wait. The API server writes a request's event after its response, so a test that has just seen the effect of a
+ * request cannot read the log at once. This sends a marker (a GET, as the admin, of a ConfigMap nobody creates)
+ * and reads until the marker's own event is there. A request answered before the marker was sent has its event
+ * written as its handler returns, well within the marker's round trip (a kubectl process), so it is there too.
+ */
+export async function readAuditSettled(
+    kubectl: Kubectl,
+    path: string,
+    since?: Date,
+    timeoutMs = 30_000,
+): Promise<AuditEvent[]> {
+    const marker = `audit-barrier-${randomBytes(4).toString('hex')}`;
+    const res = await kubectl([
+        'get',
+        'configmap',
+        marker,
+        '-n',
+        'default',
+        '--ignore-not-found',
+        '-o',
+        'name',
+    ]);
+    if (res.code !== 0) throw new Error(`audit barrier request failed: ${res.stderr}`);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const events = await readAudit(path, since);
+        if (events.some((e) => e.objectRef?.name === marker))
+            return events.filter((e) => e.objectRef?.name !== marker);
+        if (Date.now() > deadline)
+            throw new Error(`the audit log did not show ${marker} within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+    }
 }
