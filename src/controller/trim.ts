@@ -132,6 +132,8 @@ export function trimClusterRole(cr: V1ClusterRole): V1ClusterRole {
 
 function generatedMeta(m: V1ObjectMeta | undefined): V1ObjectMeta {
     const out = meta(m, ['deletionTimestamp']);
+    // A generated name is the same in every namespace (`isolation-default-deny`): one string for all of them.
+    if (out.name) out.name = shared.share(out.name);
     if (out.namespace) out.namespace = shared.share(out.namespace);
     if (out.labels) out.labels = shared.share(out.labels);
     if (m?.ownerReferences) out.ownerReferences = shared.share(m.ownerReferences);
