@@ -49,7 +49,11 @@ const cmd = new Command()
         },
         'member',
     )
-    .option('--only <names>', 'comma-separated subset of: hnc,hnc-fast,operator,operator-best')
+    .option(
+        '--sweep <list>',
+        'more operator settings, alternated with the others: comma-separated --concurrency values (operator-c<N>)',
+    )
+    .option('--only <names>', 'comma-separated subset of: hnc,hnc-fast,operator,operator-best,operator-c<N>')
     .exitOverride(); // prettier-ignore
 cmd.parse(process.argv.slice(2), { from: 'user' });
 const opts = cmd.opts<{
@@ -62,6 +66,7 @@ const opts = cmd.opts<{
     bestConcurrency: number;
     hncFastQps: number;
     operatorStart: OperatorStart;
+    sweep?: string;
     only?: string;
 }>();
 
@@ -71,6 +76,15 @@ const all: Variant[] = [
     { name: 'hnc-fast', kind: 'hnc', qps: opts.hncFastQps, maxReconciles: HNC_SHIPPED_MAX_RECONCILES },
     { name: 'operator', kind: 'operator', concurrency: DEFAULT_CONCURRENCY },
     { name: 'operator-best', kind: 'operator', concurrency: opts.bestConcurrency },
+    ...(opts.sweep ?? '')
+        .split(',')
+        .filter((x) => x.trim() !== '')
+        .map((x): Variant => {
+            const n = Number(x.trim());
+            if (!Number.isInteger(n) || n < 1 || n > 64)
+                throw new Error(`--sweep: ${x} is not a concurrency in [1, 64]`);
+            return { name: `operator-c${n}`, kind: 'operator', concurrency: n };
+        }),
 ];
 const wanted = opts.only?.split(',').map((s) => s.trim());
 const variants = wanted ? all.filter((v) => wanted.includes(v.name)) : all;
@@ -103,7 +117,8 @@ if (hncDir) log(`HNC ${HNC_VERSION}: ${hncDir}`);
 
 const runs: PeerRun[] = [];
 const failures: { variant: string; round: number; error: string }[] = [];
-const table = () => markdownTable(runs, 'hnc-fast', ['operator', 'operator-best']);
+const operatorNames = variants.filter((v) => v.kind === 'operator').map((v) => v.name);
+const table = () => markdownTable(runs, 'hnc-fast', operatorNames);
 
 async function save(): Promise<void> {
     await mkdir(RESULTS, { recursive: true });
