@@ -87,7 +87,8 @@ const all: Variant[] = [
         }),
 ];
 const wanted = opts.only?.split(',').map((s) => s.trim());
-const variants = wanted ? all.filter((v) => wanted.includes(v.name)) : all;
+// Settings asked for by --sweep always run; --only picks among the others.
+const variants = wanted ? all.filter((v) => wanted.includes(v.name) || /^operator-c\d+$/.test(v.name)) : all;
 if (variants.length === 0) throw new Error(`--only matched no setting: ${opts.only}`);
 
 // The operator runs as the image runs it: the bundle, built from the current source.
