@@ -4,6 +4,8 @@
  */
 import { Command } from 'commander';
 
+import { DEFAULT_SETTINGS } from '../src/controller/settings.ts';
+
 export interface BenchOptions {
     namespaces: number;
     concurrency: number;
@@ -42,7 +44,7 @@ export function parseOptions(argv: string[]): BenchOptions {
             '--concurrency <n>',
             'operator --concurrency and baseline client concurrency',
             int('concurrency', 1, 64),
-            4,
+            DEFAULT_SETTINGS.concurrency,
         )
         .option('--idle-seconds <s>', 'idle window for the zero-write check', int('idle-seconds', 1, 600), 60)
         .option(

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Command } from 'commander';
 
+import { DEFAULT_SETTINGS } from '../../src/controller/settings.ts';
 import { buildOperatorBundle } from '../operator.ts';
 import { int } from '../options.ts';
 import { buildHnc, HNC_DEFAULT_QPS, HNC_SHIPPED_MAX_RECONCILES, HNC_VERSION } from './hnc.ts';
@@ -37,7 +38,7 @@ const cmd = new Command()
     .option('--latency-seconds <s>', 'duration of namespace creation at --rate', int('latency-seconds', 0, 300), 30)
     .option('--rate <n>', 'namespaces created per second in the latency phase', int('rate', 1, 200), 20)
     .option('--fixture-concurrency <n>', 'parallel requests creating fixtures', int('fixture-concurrency', 1, 64), 32)
-    .option('--best-concurrency <n>', 'operator --concurrency of its second setting', int('best-concurrency', 1, 64), 16)
+    .option('--best-concurrency <n>', 'operator --concurrency of its second setting', int('best-concurrency', 1, 64), 32)
     .option('--hnc-fast-qps <n>', "HNC fast's --apiserver-qps-throttle", int('hnc-fast-qps', 1, 1_000_000), 10_000)
     .option(
         '--operator-start <how>',
@@ -70,7 +71,7 @@ const opts = cmd.opts<{
     only?: string;
 }>();
 
-const DEFAULT_CONCURRENCY = 4;
+const DEFAULT_CONCURRENCY = DEFAULT_SETTINGS.concurrency;
 const all: Variant[] = [
     { name: 'hnc', kind: 'hnc', qps: HNC_DEFAULT_QPS, maxReconciles: HNC_SHIPPED_MAX_RECONCILES },
     { name: 'hnc-fast', kind: 'hnc', qps: opts.hncFastQps, maxReconciles: HNC_SHIPPED_MAX_RECONCILES },

@@ -64,10 +64,10 @@ describe('bench statistics', () => {
 });
 
 describe('bench options', () => {
-    it('defaults to 1000 namespaces at concurrency 4 and rejects out-of-range values', () => {
+    it("defaults to 1000 namespaces at the operator's default concurrency and rejects out-of-range values", () => {
         const o = parseOptions([]);
         assert.equal(o.namespaces, 1000);
-        assert.equal(o.concurrency, 4);
+        assert.equal(o.concurrency, 16);
         assert.equal(parseOptions(['--namespaces', '10', '--keep']).keep, true);
         assert.throws(() => parseOptions(['--namespaces', '0']));
     });

@@ -42,7 +42,8 @@ export interface OperatorSettings {
 
 export const DEFAULT_SETTINGS: Readonly<OperatorSettings> = Object.freeze({
     kubeconfig: '',
-    concurrency: 4,
+    // Measured, not guessed: docs/adr/0023-default-concurrency-16.md (3,000 namespaces, 4/8/16/32 alternated).
+    concurrency: 16,
     resyncPeriodMs: 10 * 60 * 1000,
     statusDelayMs: 500,
     plan: DEFAULT_PLAN_SETTINGS,
