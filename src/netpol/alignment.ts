@@ -194,6 +194,40 @@ function sortedEntries(labels: Record<string, string>): [string, string][] {
     return Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/** What the class of a namespace needs from one policy spec. */
+interface SpecSummary {
+    json: string;
+    /** Namespaces it names through `kubernetes.io/metadata.name`. */
+    named: string[];
+    ipBlock: boolean;
+}
+
+/**
+ * The summary of a policy spec, once per spec object: the operator's cache shares one frozen spec among the
+ * policies of every namespace a profile governs (src/controller/trim.ts), so 10,000 namespaces cost a few
+ * summaries, not 40,000. Keyed weakly, so a spec that left the cache takes its summary with it.
+ */
+const SPEC_SUMMARIES = new WeakMap<object, SpecSummary>();
+function specSummary(spec: NetworkPolicyInput['spec']): SpecSummary {
+    if (!spec) return { json: '{}', named: [], ipBlock: false };
+    const frozen = Object.isFrozen(spec); // a mutable spec could change under its summary
+    let out = frozen ? SPEC_SUMMARIES.get(spec) : undefined;
+    if (out) return out;
+    out = { json: JSON.stringify(spec), named: [], ipBlock: false };
+    for (const rule of [...(spec.ingress ?? []), ...(spec.egress ?? [])]) {
+        for (const peer of [...(rule.from ?? rule._from ?? []), ...(rule.to ?? [])]) {
+            if (peer.ipBlock) out.ipBlock = true;
+            const sel = peer.namespaceSelector;
+            const named = sel?.matchLabels?.[NAMESPACE_NAME_LABEL];
+            if (named !== undefined) out.named.push(named);
+            for (const e of sel?.matchExpressions ?? [])
+                if (e.key === NAMESPACE_NAME_LABEL) out.named.push(...(e.values ?? []));
+        }
+    }
+    if (frozen) SPEC_SUMMARIES.set(spec, out);
+    return out;
+}
+
 /**
  * Classes of interchangeable namespaces, so that checks between profiles cost one evaluation per pair of classes
  * instead of one per pair of namespaces (a profile may govern thousands of look-alike namespaces). Two namespaces
@@ -202,6 +236,9 @@ function sortedEntries(labels: Record<string, string>): [string, string][] {
  * `kubernetes.io/metadata.name`: every selector then matches both or neither, and between two distinct namespaces
  * the "same namespace" relation of a peer without namespaceSelector is false for any representative. Pod IPs count
  * only when some policy has an ipBlock.
+ *
+ * A class is named by a short id (`c0`, `c1`, ... or `name:<namespace>`); specs and pods enter a namespace's key as
+ * small numbers, so building and comparing keys costs little more than the label set of each namespace.
  */
 export function namespaceClasses(
     namespaces: readonly NamespaceInput[],
@@ -210,22 +247,18 @@ export function namespaceClasses(
 ): (namespace: string) => string {
     const referenced = new Set<string>();
     let ipBlocks = false;
-    const policyKeys = new Map<string, [string, string][]>();
+    const specIds = new Map<string, number>();
+    const policyKeys = new Map<string, string[]>();
     for (const p of policies) {
         const ns = p.metadata.namespace ?? '';
+        const summary = specSummary(p.spec);
+        let id = specIds.get(summary.json);
+        if (id === undefined) specIds.set(summary.json, (id = specIds.size));
         const list = policyKeys.get(ns) ?? [];
-        list.push([p.metadata.name, JSON.stringify(p.spec ?? {})]);
+        list.push(`${id}:${p.metadata.name}`);
         policyKeys.set(ns, list);
-        for (const rule of [...(p.spec?.ingress ?? []), ...(p.spec?.egress ?? [])]) {
-            for (const peer of [...(rule.from ?? rule._from ?? []), ...(rule.to ?? [])]) {
-                if (peer.ipBlock) ipBlocks = true;
-                const sel = peer.namespaceSelector;
-                const named = sel?.matchLabels?.[NAMESPACE_NAME_LABEL];
-                if (named !== undefined) referenced.add(named);
-                for (const e of sel?.matchExpressions ?? [])
-                    if (e.key === NAMESPACE_NAME_LABEL) for (const v of e.values ?? []) referenced.add(v);
-            }
-        }
+        if (summary.ipBlock) ipBlocks = true;
+        for (const n of summary.named) referenced.add(n);
     }
     const podKeys = new Map<string, string[]>();
     for (const w of pods ?? []) {
@@ -242,22 +275,25 @@ export function namespaceClasses(
         podKeys.set(w.namespace, list);
     }
     const labels = new Map(namespaces.map((n) => [n.name, n.labels ?? {}]));
+    const classIds = new Map<string, string>();
     const cache = new Map<string, string>();
     return (ns: string) => {
-        let key = cache.get(ns);
-        if (key !== undefined) return key;
-        if (referenced.has(ns)) key = `name:${ns}`;
+        let id = cache.get(ns);
+        if (id !== undefined) return id;
+        if (referenced.has(ns)) id = `name:${ns}`;
         else {
             const own = { ...(labels.get(ns) ?? {}) };
             delete own[NAMESPACE_NAME_LABEL];
-            key = JSON.stringify([
+            const key = JSON.stringify([
                 sortedEntries(own),
                 [...(policyKeys.get(ns) ?? [])].sort(),
                 [...(podKeys.get(ns) ?? [])].sort(),
             ]);
+            id = classIds.get(key);
+            if (id === undefined) classIds.set(key, (id = `c${classIds.size}`));
         }
-        cache.set(ns, key);
-        return key;
+        cache.set(ns, id);
+        return id;
     };
 }
 
@@ -304,14 +340,18 @@ export function computeAlignment(input: AlignmentInput): Map<string, AlignmentGa
     };
 
     // GrantWithoutPath: every ServiceAccount subject of every RoleBinding in a governed namespace. The reach into a
-    // namespace is computed once per class of namespaces (policy names re-targeted), unless the ServiceAccount's own
-    // namespace is of that class.
+    // namespace is computed once per class of namespaces (policy names re-targeted): for a ServiceAccount of another
+    // class, once per (ServiceAccount, class); for a ServiceAccount bound in its own namespace (the common case: one
+    // per namespace), once per (ServiceAccount name, class), since renaming the one namespace maps every such pair
+    // of the class onto the representative's. Only a ServiceAccount of another namespace of the same class is
+    // evaluated each time (no single renaming maps that pair onto another).
     const reachMemo = new Map<string, { rep: string; reach: Reach }>();
     const reachOf = (saNs: string, saName: string, ns: string): Reach => {
         const cls = classOf(ns);
-        if (cls === classOf(saNs))
+        const own = saNs === ns;
+        if (!own && cls === classOf(saNs))
             return serviceAccountReach(ev, input.policies, input.pods, saNs, saName, ns);
-        const key = JSON.stringify([saNs, saName, cls]);
+        const key = `${own ? '' : saNs}\0${saName}\0${cls}`;
         let hit = reachMemo.get(key);
         if (!hit) {
             hit = { rep: ns, reach: serviceAccountReach(ev, input.policies, input.pods, saNs, saName, ns) };

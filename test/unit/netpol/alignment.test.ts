@@ -335,6 +335,57 @@ describe('netpol: alignment at scale (classes of look-alike namespaces)', () => 
             assert.ok(g.blockingPolicies.every((p) => p.startsWith(`${g.namespace}/`)));
         }
     });
+
+    it('evaluates a ServiceAccount bound in its own namespace once per class, naming each namespace its own policies', () => {
+        // Four look-alike namespaces, each binding its own `worker` ServiceAccount, whose pods egress allows nothing
+        // but DNS while ingress allows the same namespace: a gap in each (blocked by egress). One namespace is
+        // named by a peer of another profile and so is its own class; one carries an extra label.
+        const w = profile('w', {
+            namespaces: { selector: { matchLabels: { team: 'w' } } },
+            network: { allowSameNamespace: false },
+            serviceAccounts: [
+                { name: 'workers', selector: { matchLabels: { role: 'worker' } }, roleRef: edit },
+            ],
+        });
+        const peer = profile('peer', {
+            namespaces: { names: ['peer'] },
+            network: { egress: [{ name: 'to-w2', to: [{ namespaces: { names: ['w-2'] } }] }] },
+        });
+        const names = ['w-0', 'w-1', 'w-2', 'w-3'];
+        const cluster = plannedCluster({
+            profiles: [w, peer],
+            namespaces: [
+                ...names.map((name, i) => ({
+                    name,
+                    labels: { team: 'w', ...(i === 3 ? { extra: 'x' } : {}) },
+                })),
+                { name: 'peer' },
+            ],
+            serviceAccounts: new Map(
+                names.map((ns): [string, ServiceAccountInfo[]] => [
+                    ns,
+                    [{ name: 'worker', labels: { role: 'worker' } }],
+                ]),
+            ),
+            settings: DEFAULT_PLAN_SETTINGS,
+        });
+        const fast = computeAlignment({ profiles: [w, peer], ...cluster });
+        const slow = computeAlignment({ profiles: [w, peer], ...cluster, exhaustive: true });
+        assert.deepEqual(fast, slow);
+        const grants = fast.get('w')!.filter((g) => g.kind === 'GrantWithoutPath');
+        assert.deepEqual(
+            grants.map((g) => g.namespace),
+            names,
+        );
+        for (const g of grants) {
+            assert.deepEqual(g.serviceAccount, { namespace: g.namespace, name: 'worker' });
+            assert.ok(g.blockingPolicies.length > 0);
+            assert.ok(
+                g.blockingPolicies.every((p) => p.startsWith(`${g.namespace}/`)),
+                g.blockingPolicies.join(),
+            );
+        }
+    });
 });
 
 describe('netpol: alignment stand-ins', () => {
