@@ -155,7 +155,7 @@ export function tableRows(r: BenchResult): Row[] {
         [
             'steady RSS by mapping',
             r.cost.steadyMemory
-                ? `malloc ${fmt(r.cost.steadyMemory.brkHeapMiB + r.cost.steadyMemory.mallocArenasMiB, 0)} MiB (${r.cost.steadyMemory.mallocArenaCount} arenas), other anon ${fmt(r.cost.steadyMemory.otherAnonMiB, 0)} MiB, files ${fmt(r.cost.steadyMemory.fileMiB, 0)} MiB`
+                ? `malloc ${fmt(r.cost.steadyMemory.brkHeapMiB + r.cost.steadyMemory.mallocArenasMiB, 0)} MiB (${r.cost.steadyMemory.mallocArenaCount} arenas), other anon ${fmt(r.cost.steadyMemory.otherAnonMiB, 0)} MiB (V8 pages ${fmt(r.cost.steadyMemory.v8PagesMiB ?? Number.NaN, 0)} MiB for a ${fmt(r.cost.idleHeapTotalMiB, 0)} MiB heap), files ${fmt(r.cost.steadyMemory.fileMiB, 0)} MiB`
                 : 'n/a',
             '',
             '',

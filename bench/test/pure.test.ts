@@ -99,7 +99,7 @@ describe('bench operator diagnostics', () => {
 });
 
 describe('bench memory breakdown', () => {
-    it('splits resident memory into files, malloc (brk heap and 64 MiB-aligned arenas) and other anonymous', () => {
+    it('splits resident memory into files, malloc (brk heap and 64 MiB-aligned arenas) and other anonymous, V8 pages apart', () => {
         const smaps = [
             '00400000-00500000 r-xp 00000000 08:01 123 /usr/bin/node',
             'Rss:                1024 kB',
@@ -109,14 +109,17 @@ describe('bench memory breakdown', () => {
             'Rss:                3072 kB',
             '7f0008100000-7f0008200000 rw-p 00000000 00:00 0 ',
             'Rss:                 512 kB',
+            '7f0009000000-7f0009040000 rw-p 00000000 00:00 0 ',
+            'Rss:                 256 kB',
         ].join('\n');
         const m = summariseSmaps(smaps);
         assert.equal(m.fileMiB, 1);
         assert.equal(m.brkHeapMiB, 2);
         assert.equal(m.mallocArenasMiB, 3);
         assert.equal(m.mallocArenaCount, 1);
-        assert.equal(m.otherAnonMiB, 0.5);
-        assert.equal(m.rssMiB, 6.5);
+        assert.equal(m.otherAnonMiB, 0.75);
+        assert.equal(m.v8PagesMiB, 0.25);
+        assert.equal(m.rssMiB, 6.75);
     });
 });
 
