@@ -33,6 +33,7 @@ import type { Clients } from './kube.ts';
 import {
     buildOperatorBundle,
     deploymentEnv,
+    imageNodeArgs,
     OPERATOR_BUNDLE,
     scrape,
     startBenchOperator,
@@ -79,7 +80,7 @@ function codeVersion(): { commit: string; uncommitted: string[] } {
             return '';
         }
     };
-    const uncommitted = git(['status', '--porcelain', '--', 'src', 'config'])
+    const uncommitted = git(['status', '--porcelain', '--', 'src', 'config', 'Dockerfile'])
         .split('\n')
         .filter((l) => l.length > 0);
     return { commit: git(['rev-parse', 'HEAD']) || 'unknown', uncommitted };
@@ -240,7 +241,7 @@ try {
             cpuModel: cpus()[0]?.model ?? 'unknown',
             loadAvgAtStart: loadavg(),
         },
-        options: { ...opts, operatorEnv: deploymentEnv() },
+        options: { ...opts, operatorEnv: deploymentEnv(), operatorImageNodeArgs: imageNodeArgs() },
         code,
         baselineConnections: 'pooled',
         baseline,

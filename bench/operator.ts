@@ -1,6 +1,7 @@
 /**
  * Runs the operator for the benchmark: the real `run` child process (the bundle `dist/bundle/operator.mjs` the image runs,
- * with the literal environment of config/manager's container, heap settings included) under its own
+ * with the node flags of the image's ENTRYPOINT and the literal environment of config/manager's container, heap
+ * settings included) under its own
  * ServiceAccount and exactly the RBAC of config/rbac (test/support/operator.ts), with optional V8 diagnostics (CPU profile, heap
  * snapshot on SIGUSR2), and a "settled" detector read from the operator's own Prometheus metrics (queues empty,
  * no worker busy, write counter unchanged for a quiet period).
@@ -9,7 +10,7 @@
  * fixed 60 s is too short for the initial lists of 10,000 namespaces and 20,000 ServiceAccounts on 2 busy cores).
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -58,6 +59,24 @@ export function buildOperatorBundle(): void {
 }
 
 /**
+ * The node flags of a Dockerfile's (last) exec-form ENTRYPOINT: what comes between the node binary and the script.
+ * V8 flags that NODE_OPTIONS refuses (`--optimize-for-size`, `--heap-growing-percent`) live there.
+ */
+export function entrypointNodeArgs(dockerfile: string): string[] {
+    let entry: string[] = [];
+    for (const m of dockerfile.matchAll(/^ENTRYPOINT\s+(\[.*\])\s*$/gm))
+        entry = JSON.parse(m[1]!) as string[];
+    const script = entry.findIndex((a, i) => i > 0 && !a.startsWith('-'));
+    return script > 1 ? entry.slice(1, script) : [];
+}
+
+/** The node flags the image runs the operator with (the repository's Dockerfile). */
+export function imageNodeArgs(): string[] {
+    const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+    return entrypointNodeArgs(readFileSync(join(repo, 'Dockerfile'), 'utf8'));
+}
+
+/**
  * The literal environment of the Deployment's manager container (config/manager/manager.yaml): NODE_OPTIONS (heap
  * settings), MALLOC_ARENA_MAX, NODE_ENV. The bench runs the operator with it, so it measures what ships; `valueFrom`
  * entries (pod name, namespace) have no meaning outside a pod and are left out.
@@ -78,7 +97,7 @@ export async function startBenchOperator(
         name: 'bench-operator',
         // Production-like logging: info level, not the debug level the test helper defaults to.
         args: [`--concurrency=${o.concurrency}`, '--log-level=info'],
-        nodeArgs: [...diagnosticNodeArgs(o), ...(o.nodeArgs ?? [])],
+        nodeArgs: [...imageNodeArgs(), ...diagnosticNodeArgs(o), ...(o.nodeArgs ?? [])],
         waitReady: false,
         env: deploymentEnv(),
         ...(o.entry ? { entry: o.entry } : {}),

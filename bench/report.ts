@@ -25,7 +25,7 @@ export interface BenchResult {
     startedAt: string;
     machine: { nproc: number; memoryGiB: number; node: string; cpuModel: string; loadAvgAtStart: number[] };
     options: Record<string, unknown>;
-    /** Commit measured, and src/ or config/ files that differed from it in the working tree. */
+    /** Commit measured, and src/, config/ or Dockerfile changes that differed from it in the working tree. */
     code: { commit: string; uncommitted: string[] };
     /** How the headline baseline connects: one shared pool, as the operator does. */
     baselineConnections: 'pooled';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 
 import { moduleOf, profileTimes, selfTimes } from '../cpuprofile.ts';
 import { benchProfile, desiredFor, namespaceNames } from '../fixture.ts';
-import { diagnosticNodeArgs } from '../operator.ts';
+import { diagnosticNodeArgs, entrypointNodeArgs, imageNodeArgs } from '../operator.ts';
 import { summariseSmaps } from '../proc.ts';
 import { parseOptions } from '../options.ts';
 import { formatTable } from '../report.ts';
@@ -95,6 +95,28 @@ describe('bench operator diagnostics', () => {
         const both = diagnosticNodeArgs({ cpuProfDir: '/c', heapSnapshotDir: '/p' });
         assert.ok(both.includes('--cpu-prof') && both.includes('--cpu-prof-dir=/c'));
         assert.ok(both.some((a) => a.startsWith('--import=') && a.endsWith('exit-after-stop.ts')));
+    });
+});
+
+describe('bench operator node flags from the image', () => {
+    it('takes the flags between node and the script of the last exec-form ENTRYPOINT', () => {
+        const dockerfile = [
+            'FROM x AS build',
+            'ENTRYPOINT ["/bin/sh"]',
+            'FROM y',
+            'ENTRYPOINT ["/usr/local/bin/node", "--optimize-for-size", "--heap-growing-percent=50", "/app/op.mjs"]',
+            'CMD ["run"]',
+        ].join('\n');
+        assert.deepEqual(entrypointNodeArgs(dockerfile), [
+            '--optimize-for-size',
+            '--heap-growing-percent=50',
+        ]);
+        assert.deepEqual(entrypointNodeArgs('ENTRYPOINT ["/usr/local/bin/node", "/app/op.mjs"]'), []);
+        assert.deepEqual(entrypointNodeArgs('CMD ["run"]'), []);
+    });
+
+    it("reads the repository's Dockerfile: the memory flags of ADR 0024, no script", () => {
+        assert.deepEqual(imageNodeArgs(), ['--optimize-for-size', '--heap-growing-percent=50']);
     });
 });
 
