@@ -97,7 +97,7 @@ let op: OperatorProcess | undefined;
 const operatorLogs: string[] = [];
 let trackers: Trackers | undefined;
 const openClients: Clients[] = [];
-const sampler = new RssSampler(500);
+const sampler = new RssSampler(500, undefined, memoryBreakdown);
 let exitCode = 0;
 try {
     const admin = clientsFor(cp.kubeconfigPath);
@@ -288,6 +288,7 @@ try {
             restartHeapUsedMiB: heapMiB(restartMetrics, 'nodejs_heap_size_used_bytes'),
             heapSnapshot,
             steadyMemory,
+            peakMemory: sampler.peakDetail(['startup', 'converge', 'latency', 'idle']) ?? null,
             operatorWriteCounter: metricValue(idleMetrics, 'isolation_operator_writes_total'),
             cluster: { namespaces: allNamespaces, serviceAccounts, generatedObjects: generated },
         },

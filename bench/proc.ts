@@ -49,6 +49,14 @@ export interface RssSample {
     rssMiB: number;
 }
 
+/** Where the memory was at a phase's highest sample: the smaps breakdown taken with it. */
+export interface PeakDetail {
+    phase: string;
+    /** Seconds from the phase's first sample to this one. */
+    secondsIntoPhase: number;
+    memory: MemoryBreakdown;
+}
+
 export class RssSampler {
     readonly samples: RssSample[] = [];
     #pid = 0;
@@ -56,10 +64,22 @@ export class RssSampler {
     #timer: NodeJS.Timeout | undefined;
     readonly #intervalMs: number;
     readonly #maxSamples: number;
+    readonly #breakdown: ((pid: number) => MemoryBreakdown | undefined) | undefined;
+    /** Per phase: its first sample's time and the breakdown read at its highest sample so far. */
+    readonly #phases = new Map<string, { from: number; peak: number; detail?: PeakDetail }>();
 
-    constructor(intervalMs = 500, maxSamples = 100_000) {
+    /**
+     * `breakdown` (smaps, a few milliseconds) is read only when a sample is a new high of its phase, so a report
+     * can say what the peak was made of without reading smaps every interval.
+     */
+    constructor(
+        intervalMs = 500,
+        maxSamples = 100_000,
+        breakdown?: (pid: number) => MemoryBreakdown | undefined,
+    ) {
         this.#intervalMs = intervalMs;
         this.#maxSamples = maxSamples;
+        this.#breakdown = breakdown;
     }
 
     /** Follows `pid` (a restarted operator gets a new one) and tags further samples with `phase`. */
@@ -79,7 +99,26 @@ export class RssSampler {
     sample(): void {
         if (!this.#pid || this.samples.length >= this.#maxSamples) return;
         const rss = rssMiB(this.#pid);
-        if (rss !== undefined) this.samples.push({ t: Date.now(), phase: this.#phase, rssMiB: rss });
+        if (rss === undefined) return;
+        const t = Date.now();
+        this.samples.push({ t, phase: this.#phase, rssMiB: rss });
+        let p = this.#phases.get(this.#phase);
+        if (!p) this.#phases.set(this.#phase, (p = { from: t, peak: -1 }));
+        if (rss > p.peak) {
+            p.peak = rss;
+            const memory = this.#breakdown?.(this.#pid);
+            if (memory) p.detail = { phase: this.#phase, secondsIntoPhase: (t - p.from) / 1000, memory };
+        }
+    }
+
+    /** The breakdown at the highest sample among `phases`, if one was read. */
+    peakDetail(phases: string[]): PeakDetail | undefined {
+        let best: { peak: number; detail?: PeakDetail } | undefined;
+        for (const ph of phases) {
+            const p = this.#phases.get(ph);
+            if (p?.detail && (!best || p.peak > best.peak)) best = p;
+        }
+        return best?.detail;
     }
 
     stop(): void {

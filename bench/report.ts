@@ -9,7 +9,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import type { MemoryBreakdown } from './proc.ts';
+import type { MemoryBreakdown, PeakDetail } from './proc.ts';
 import type { Summary } from './stats.ts';
 import { round } from './stats.ts';
 
@@ -74,6 +74,8 @@ export interface BenchResult {
         heapSnapshot: string | null;
         /** Where the steady-state RSS lives (/proc/<pid>/smaps), see bench/proc.ts. */
         steadyMemory: MemoryBreakdown | null;
+        /** The same breakdown read at the highest RSS sample before the restart (absent in older results). */
+        peakMemory?: PeakDetail | null;
         operatorWriteCounter: number;
         cluster: { namespaces: number; serviceAccounts: number; generatedObjects: number };
     };
@@ -155,7 +157,15 @@ export function tableRows(r: BenchResult): Row[] {
         [
             'steady RSS by mapping',
             r.cost.steadyMemory
-                ? `malloc ${fmt(r.cost.steadyMemory.brkHeapMiB + r.cost.steadyMemory.mallocArenasMiB, 0)} MiB (${r.cost.steadyMemory.mallocArenaCount} arenas), other anon ${fmt(r.cost.steadyMemory.otherAnonMiB, 0)} MiB (V8 pages ${fmt(r.cost.steadyMemory.v8PagesMiB ?? Number.NaN, 0)} MiB for a ${fmt(r.cost.idleHeapTotalMiB, 0)} MiB heap), files ${fmt(r.cost.steadyMemory.fileMiB, 0)} MiB`
+                ? `${byMapping(r.cost.steadyMemory)} (V8 heap ${fmt(r.cost.idleHeapTotalMiB, 0)} MiB)`
+                : 'n/a',
+            '',
+            '',
+        ],
+        [
+            'peak RSS by mapping',
+            r.cost.peakMemory
+                ? `${r.cost.peakMemory.phase} +${fmt(r.cost.peakMemory.secondsIntoPhase, 0)} s: ${byMapping(r.cost.peakMemory.memory)}`
                 : 'n/a',
             '',
             '',
@@ -170,6 +180,11 @@ export function tableRows(r: BenchResult): Row[] {
             '',
         ],
     ];
+}
+
+/** One line of a smaps breakdown: malloc, other anonymous memory (V8's pages within it), file-backed. */
+function byMapping(m: MemoryBreakdown): string {
+    return `malloc ${fmt(m.brkHeapMiB + m.mallocArenasMiB, 0)} MiB (${m.mallocArenaCount} arenas), other anon ${fmt(m.otherAnonMiB, 0)} MiB (V8 pages ${fmt(m.v8PagesMiB ?? Number.NaN, 0)} MiB), files ${fmt(m.fileMiB, 0)} MiB`;
 }
 
 export function formatTable(rows: Row[]): string {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { moduleOf, profileTimes, selfTimes } from '../cpuprofile.ts';
 import { benchProfile, desiredFor, namespaceNames } from '../fixture.ts';
 import { diagnosticNodeArgs, entrypointNodeArgs, imageNodeArgs } from '../operator.ts';
-import { summariseSmaps } from '../proc.ts';
+import { type MemoryBreakdown, RssSampler, summariseSmaps } from '../proc.ts';
 import { parseOptions } from '../options.ts';
 import { formatTable } from '../report.ts';
 import { maxOf, median, minOf, percentile, summarize } from '../stats.ts';
@@ -142,6 +142,43 @@ describe('bench memory breakdown', () => {
         assert.equal(m.otherAnonMiB, 0.75);
         assert.equal(m.v8PagesMiB, 0.25);
         assert.equal(m.rssMiB, 6.75);
+    });
+});
+
+describe('bench RSS sampler', () => {
+    it('reads the breakdown only at a new high of a phase and reports the highest phase asked for', () => {
+        let reads = 0;
+        const fake = (rssMiB: number): MemoryBreakdown => ({
+            rssMiB,
+            fileMiB: 0,
+            brkHeapMiB: 0,
+            mallocArenasMiB: 0,
+            mallocArenaCount: 0,
+            otherAnonMiB: rssMiB,
+            v8PagesMiB: 0,
+        });
+        const sampler = new RssSampler(60_000, 100, () => fake(++reads));
+        sampler.track(process.pid, 'startup'); // this process's own /proc entries: real samples
+        sampler.phase('converge');
+        sampler.sample();
+        sampler.sample();
+        sampler.stop();
+        assert.equal(sampler.samples.length, 4);
+        // The first sample of each phase is its high so far; a later one only when RSS rose.
+        const rising = sampler.samples.filter(
+            (s, i, all) => i > 0 && all[i - 1]!.phase === s.phase && s.rssMiB > all[i - 1]!.rssMiB,
+        );
+        assert.equal(reads, 2 + rising.length);
+        const detail = sampler.peakDetail(['startup', 'converge']);
+        assert.ok(detail);
+        const peakPhase =
+            maxOf(sampler.samples.filter((s) => s.phase === 'converge').map((s) => s.rssMiB)) >
+            maxOf(sampler.samples.filter((s) => s.phase === 'startup').map((s) => s.rssMiB))
+                ? 'converge'
+                : 'startup';
+        assert.equal(detail.phase, peakPhase);
+        assert.ok(detail.secondsIntoPhase >= 0);
+        assert.equal(sampler.peakDetail(['restart']), undefined);
     });
 });
 

@@ -12,6 +12,7 @@ import { readManifests } from '../cli/manifests.ts';
 import type { IsolationProfile } from '../api/types.ts';
 import { neverGovernSet, plan, resolveNamespace } from '../plan/index.ts';
 import type { NamespaceInfo, PlanSettings, ServiceAccountInfo } from '../plan/index.ts';
+import { compareStrings } from '../plan/order.ts';
 
 export interface PlanCommandOptions {
     files: string[];
@@ -116,7 +117,7 @@ function namespaceLabelWrite(name: string, winner: IsolationProfile, current: st
 export function renderPlan(profiles: IsolationProfile[], inv: Inventory, settings: PlanSettings): string {
     const never = neverGovernSet(settings);
     const parts: string[] = [];
-    for (const ns of [...inv.namespaces].sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const ns of [...inv.namespaces].sort((a, b) => compareStrings(a.name, b.name))) {
         const r = resolveNamespace(ns, profiles, never);
         if (r.skippedBy.length > 0) {
             parts.push(

@@ -19,6 +19,7 @@ import { MAX_LISTED_NAMES, STATUS_CONFLICTS_KEPT, STATUS_PLAN_KEPT } from '../ap
 import type { AlignmentGap } from '../netpol/index.ts';
 import { formatAlignmentGaps } from '../netpol/index.ts';
 import type { NamespaceOutcome } from './outcomes.ts';
+import { compareStrings } from '../plan/order.ts';
 
 export interface StatusInput {
     profile: IsolationProfile;
@@ -203,7 +204,7 @@ export function computeStatus(input: StatusInput): StatusResult {
     };
     if (conflicts.length > 0) {
         status.conflicts = [...conflicts]
-            .sort((a, b) => a.namespace.localeCompare(b.namespace))
+            .sort((a, b) => compareStrings(a.namespace, b.namespace))
             .slice(0, STATUS_CONFLICTS_KEPT);
     }
     if (mode === 'DryRun') status.plan = plan;
@@ -216,7 +217,7 @@ function stripTimes(s: IsolationProfileStatus | undefined): unknown {
         ...s,
         conditions: (s.conditions ?? [])
             .map((c) => ({ ...c, lastTransitionTime: undefined }))
-            .sort((a, b) => a.type.localeCompare(b.type)),
+            .sort((a, b) => compareStrings(a.type, b.type)),
     };
 }
 

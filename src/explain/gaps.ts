@@ -6,6 +6,7 @@
 import type { AlignmentGap, EvaluatorOptions } from '../netpol/index.ts';
 import { computeAlignment } from '../netpol/index.ts';
 import type { Snapshot } from './snapshot.ts';
+import { compareStrings } from '../plan/order.ts';
 
 export interface GapsAnswer {
     profiles: { profile: string; gaps: AlignmentGap[] }[];
@@ -29,7 +30,7 @@ export function explainGaps(
     if (profile !== undefined && !all.has(profile)) throw new Error(`profile ${profile} not found`);
     const profiles = [...all.entries()]
         .filter(([name]) => profile === undefined || name === profile)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .sort(([a], [b]) => compareStrings(a, b))
         .map(([name, gaps]) => ({ profile: name, gaps }));
     return { profiles, total: profiles.reduce((n, p) => n + p.gaps.length, 0) };
 }

@@ -8,6 +8,7 @@ import { API_VERSION, KIND, LABEL_SERVICE_ACCOUNT } from '../api/types.ts';
 import type { ContainerPort, NetworkPolicyInput, RoleBindingInput, Workload } from '../netpol/index.ts';
 import type { NamespaceInfo, PlanSettings, ServiceAccountInfo } from '../plan/index.ts';
 import { plannedCluster } from './planned.ts';
+import { compareStrings } from '../plan/order.ts';
 
 export interface Snapshot {
     profiles: IsolationProfile[];
@@ -120,7 +121,7 @@ export function snapshotFromDocs(docs: readonly unknown[], settings: PlanSetting
     if (namespaces.size === 0) for (const n of mentioned) namespaces.set(n, { name: n, labels: {} });
     const planned = plannedCluster({
         profiles,
-        namespaces: [...namespaces.values()].sort((a, b) => a.name.localeCompare(b.name)),
+        namespaces: [...namespaces.values()].sort((a, b) => compareStrings(a.name, b.name)),
         serviceAccounts,
         settings,
         policies,

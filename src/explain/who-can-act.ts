@@ -8,6 +8,7 @@ import { LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../api/types.ts';
 import type { BlockedBy, EvaluatorOptions } from '../netpol/index.ts';
 import { createEvaluator, formatPortSet, serviceAccountReach } from '../netpol/index.ts';
 import type { Snapshot } from './snapshot.ts';
+import { compareStrings } from '../plan/order.ts';
 
 export interface ActorAnswer {
     roleBinding: string;
@@ -35,7 +36,7 @@ export function explainWhoCanAct(
     const actors: ActorAnswer[] = [];
     const bindings = s.roleBindings
         .filter((rb) => rb.metadata.namespace === namespace)
-        .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+        .sort((a, b) => compareStrings(a.metadata.name, b.metadata.name));
     for (const rb of bindings) {
         for (const subj of rb.subjects ?? []) {
             const actor: ActorAnswer = {

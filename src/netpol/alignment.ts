@@ -45,6 +45,7 @@ import type { PortSet } from './portset.ts';
 import { EMPTY, intersect, isEmpty, union } from './portset.ts';
 import type { EvaluatorOptions, NamespaceInput, NetworkPolicyInput, Workload } from './types.ts';
 import { namespaceWorkloads, selectedWorkloads, serviceAccountWorkloads } from './workloads.ts';
+import { compareStrings } from '../plan/order.ts';
 
 export interface RoleBindingInput {
     metadata: { name: string; namespace?: string; labels?: Record<string, string> };
@@ -160,7 +161,7 @@ function blocked(results: PairResult[]): { blockedBy: BlockedBy; policies: strin
 function cmp(a: string | undefined, b: string | undefined): number {
     const x = a ?? '';
     const y = b ?? '';
-    return x < y ? -1 : x > y ? 1 : 0;
+    return compareStrings(x, y);
 }
 
 function sortGaps(gaps: AlignmentGap[]): AlignmentGap[] {
@@ -191,7 +192,7 @@ function sideText(b: BlockedBy): string {
 }
 
 function sortedEntries(labels: Record<string, string>): [string, string][] {
-    return Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return Object.entries(labels).sort(([a], [b]) => compareStrings(a, b));
 }
 
 /** What the class of a namespace needs from one policy spec. */

@@ -8,6 +8,7 @@
  * allows the whole protocol keeps it, with a partial set drops it (it cannot be decided, and the evaluator answers
  * only what it can prove). Values are immutable: every operation returns a new set.
  */
+import { compareStrings } from '../plan/order.ts';
 
 export const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
 export type L4Protocol = (typeof PROTOCOLS)[number];
@@ -53,7 +54,7 @@ function namedKey(n: NamedPort): string {
 function uniqueNamed(list: readonly NamedPort[]): NamedPort[] {
     const seen = new Map<string, NamedPort>();
     for (const n of list) seen.set(namedKey(n), n);
-    return [...seen.values()].sort((a, b) => namedKey(a).localeCompare(namedKey(b)));
+    return [...seen.values()].sort((a, b) => compareStrings(namedKey(a), namedKey(b)));
 }
 
 function make(

@@ -13,6 +13,7 @@ import type { LabelSelector } from '../api/types.ts';
 import { LABEL_SERVICE_ACCOUNT } from '../api/types.ts';
 import { matchesSelector } from '../plan/selection.ts';
 import type { NetworkPolicyInput, Workload } from './types.ts';
+import { compareStrings } from '../plan/order.ts';
 
 /** Labels a selector certainly requires (matchLabels, and the first value of each `In`). */
 export function labelsFor(selector: LabelSelector | null | undefined): Record<string, string> {
@@ -26,7 +27,7 @@ export function labelsFor(selector: LabelSelector | null | undefined): Record<st
 
 function labelKey(labels: Record<string, string>): string {
     return Object.entries(labels)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .sort(([a], [b]) => compareStrings(a, b))
         .map(([k, v]) => `${k}=${v}`)
         .join(',');
 }

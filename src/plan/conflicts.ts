@@ -20,6 +20,7 @@ import { TENANT_PRIORITY_MAX } from '../api/types.ts';
 import type { IsolationProfile } from '../api/types.ts';
 import type { NamespaceInfo } from './selection.ts';
 import { selectionState } from './selection.ts';
+import { compareStrings } from './order.ts';
 
 export type ProfileLike = Pick<IsolationProfile, 'metadata' | 'spec'>;
 
@@ -41,10 +42,6 @@ function createdAt(p: ProfileLike): number {
     const raw: unknown = p.metadata?.creationTimestamp;
     const ms = raw instanceof Date ? raw.getTime() : typeof raw === 'string' ? Date.parse(raw) : NaN;
     return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
-}
-
-function compareStrings(a: string, b: string): number {
-    return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Negative when `a` takes precedence over `b`. A total, input-order-independent order. */

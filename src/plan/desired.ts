@@ -19,6 +19,7 @@ import type { NamespaceInfo } from './selection.ts';
 import { inTenant, isNeverGoverned } from './selection.ts';
 import type { PlanSettings } from './settings.ts';
 import { resolvePlanSettings } from './settings.ts';
+import { compareStrings } from './order.ts';
 
 export type { PlanSettings } from './settings.ts';
 
@@ -39,7 +40,7 @@ export function compareObjects(a: DesiredObject, b: DesiredObject): number {
     if (byKind !== 0) return byKind;
     const an = a.metadata.name;
     const bn = b.metadata.name;
-    return an < bn ? -1 : an > bn ? 1 : 0;
+    return compareStrings(an, bn);
 }
 
 export function plan(input: PlanInput): DesiredObject[] {

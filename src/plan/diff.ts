@@ -23,6 +23,7 @@ import type { LabelSelector, LabelSelectorRequirement, PlannedAction } from '../
 import { FIELD_MANAGER, GROUP, KIND, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../api/types.ts';
 import type { DesiredObject, GeneratedKind } from './objects.ts';
 import { RBAC_API_GROUP } from './objects.ts';
+import { compareStrings } from './order.ts';
 
 type Json = Record<string, unknown>;
 
@@ -52,7 +53,7 @@ export function canonicalSelector(v: unknown): LabelSelector {
             (e): e is [string, string] => typeof e[1] === 'string',
         );
         if (entries.length > 0)
-            out.matchLabels = Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : 1)));
+            out.matchLabels = Object.fromEntries(entries.sort(([a], [b]) => compareStrings(a, b)));
     }
     const exprs = arr(v.matchExpressions).filter(isRecord);
     if (exprs.length > 0) {
@@ -154,7 +155,7 @@ function ownOwnerReferences(v: unknown): Json[] {
             controller: r.controller === true,
             blockOwnerDeletion: r.blockOwnerDeletion === true,
         }))
-        .sort((a, b) => (String(a.uid) < String(b.uid) ? -1 : String(a.uid) > String(b.uid) ? 1 : 0));
+        .sort((a, b) => compareStrings(String(a.uid), String(b.uid)));
 }
 
 // ---- comparison ------------------------------------------------------------------------------------------------
@@ -232,7 +233,7 @@ export function prunable<T>(existing: readonly T[], desiredNames: Iterable<strin
     const keep = new Set(desiredNames);
     return existing
         .filter((o) => isGenerated(o) && !keep.has(nameOf(o)))
-        .sort((a, b) => (nameOf(a) < nameOf(b) ? -1 : nameOf(a) > nameOf(b) ? 1 : 0));
+        .sort((a, b) => compareStrings(nameOf(a), nameOf(b)));
 }
 
 /** The cached generated objects of one namespace, per kind (list items may lack apiVersion/kind). */

@@ -14,6 +14,7 @@ import { accessObjectName, serviceAccountBindingName } from './names.ts';
 import type { ObjectContext, RbacRoleRef, RbacSubject, RoleBindingObject } from './objects.ts';
 import { generatedMetadata, RBAC_API_GROUP, ROLE_BINDING_API_VERSION } from './objects.ts';
 import { matchesSelector } from './selection.ts';
+import { compareStrings } from './order.ts';
 
 /** What the planner needs to know about a ServiceAccount of the governed namespace. */
 export interface ServiceAccountInfo {
@@ -78,7 +79,7 @@ export function matchingServiceAccounts(
         const bySelector = entry.selector !== undefined && matchesSelector(entry.selector, sa.labels ?? {});
         if (byName || bySelector) names.add(sa.name);
     }
-    return [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return [...names].sort(compareStrings);
 }
 
 /** `isolation-sa-<entry>` per entry that matches at least one ServiceAccount of the namespace. */

@@ -12,6 +12,7 @@
 import type { IsolationProfile, LabelSelector, LabelSelectorRequirement } from '../api/types.ts';
 import { LABEL_TENANT, NAMESPACE_NAME_LABEL } from '../api/types.ts';
 import type { PlanSettings } from './settings.ts';
+import { compareStrings } from './order.ts';
 
 /** What the planner needs to know about a Namespace. */
 export interface NamespaceInfo {
@@ -60,9 +61,7 @@ export function normalizeSelector(selector: LabelSelector | undefined): LabelSel
     const out: LabelSelector = {};
     const labels = selector?.matchLabels;
     if (labels && Object.keys(labels).length > 0) {
-        out.matchLabels = Object.fromEntries(
-            Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        );
+        out.matchLabels = Object.fromEntries(Object.entries(labels).sort(([a], [b]) => compareStrings(a, b)));
     }
     const exprs = selector?.matchExpressions;
     if (exprs && exprs.length > 0) {
