@@ -43,7 +43,7 @@ import { ProfileReconciler } from './profile-reconciler.ts';
 import type { ClusterView } from './ports.ts';
 import { handlersFor, operatorWatches } from './watches.ts';
 import type { QueueName, Watches } from './watches.ts';
-import { RecentWrites, TTL_MS as OVERLAY_TTL_MS } from './recent-writes.ts';
+import { type CachedLookup, RecentWrites, TTL_MS as OVERLAY_TTL_MS } from './recent-writes.ts';
 import type { OperatorSettings } from './settings.ts';
 
 const NS_CONTROLLER = 'namespace';
@@ -295,9 +295,6 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
     const queues = new Queues();
     let stopping = false;
     const latency = new IsolationLatency(clock, (s) => metrics.namespaceIsolationLatency.observe(s));
-    // Read-your-writes overlay; it also recognises the watch echo of the operator's own writes, which needs no
-    // reconcile (at convergence that halves the reconciles: every write would otherwise come back as an event).
-    const recent = new RecentWrites(() => clock.now());
 
     // The informers need their handlers, and the watches and the alignment report need the view on the
     // informers' caches: the handlers read both through `late`, filled right below, before any informer starts.
@@ -333,6 +330,17 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         },
         settings.listPageSize,
     );
+    const cachedOf: CachedLookup = (kind, ns, name) =>
+        kind === 'Namespace'
+            ? informers.namespaces.get(name)
+            : kind === 'NetworkPolicy'
+              ? informers.networkPolicies.get(name, ns)
+              : kind === 'RoleBinding'
+                ? informers.roleBindings.get(name, ns)
+                : undefined;
+    // Read-your-writes overlay; it also recognises the watch echo of the operator's own writes, which needs no
+    // reconcile (at convergence that halves the reconciles: every write would otherwise come back as an event).
+    const recent = new RecentWrites(() => clock.now(), cachedOf);
     const view = viewOf(informers, recent);
     late.watches = operatorWatches({
         view,
@@ -433,14 +441,6 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
         intervalMs: OVERLAY_TTL_MS,
         clock,
         callback: () => {
-            const cachedOf = (kind: string, ns: string, name: string) =>
-                kind === 'Namespace'
-                    ? informers.namespaces.get(name)
-                    : kind === 'NetworkPolicy'
-                      ? informers.networkPolicies.get(name, ns)
-                      : kind === 'RoleBinding'
-                        ? informers.roleBindings.get(name, ns)
-                        : undefined;
             for (const u of recent.expire(cachedOf)) {
                 if (!queues.active) continue;
                 const ns = u.kind === 'Namespace' ? u.name : u.namespace;
@@ -485,7 +485,11 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
             await events.flush();
             await endpoints.close();
             if (kc instanceof PooledKubeConfig) await kc.closePool();
-            log.info('stopped');
+            // Own writes whose watch event came before their response (the overlay did not need to hold them).
+            log.info('stopped', {
+                writesSeenByWatchFirst: recent.alreadyCached,
+                overlayEntries: recent.size,
+            });
             resolveDone(code);
         })();
         return stopped;

@@ -36,14 +36,27 @@ function rvOf(obj: KubernetesObject | undefined): bigint | undefined {
     return BigInt(rv);
 }
 
+/** The informer cache's copy of an object ('' namespace for cluster-scoped kinds), if it holds one. */
+export type CachedLookup = (kind: string, namespace: string, name: string) => KubernetesObject | undefined;
+
 export class RecentWrites {
     /** kind → namespace ('' for cluster-scoped) → name → entry */
     #m = new Map<string, Map<string, Map<string, Entry>>>();
     #now: () => number;
+    #cached: CachedLookup | undefined;
     #lastSweep = 0;
+    /** Writes not recorded because the watch had already brought them into the cache (`written`). */
+    #alreadyCached = 0;
 
-    constructor(now: () => number = Date.now) {
+    /**
+     * `cached` lets `written` skip a write whose watch event arrived before its response did: under load the
+     * API server's watch often delivers an object before the POST that created it returns, and an entry for it
+     * would then never be confirmed by an echo; at a 10,000-namespace converge such entries held about 25 MiB
+     * for their minute (the live heap rose from 60 to 87 MiB right after the burst).
+     */
+    constructor(now: () => number = Date.now, cached?: CachedLookup) {
         this.#now = now;
+        this.#cached = cached;
     }
 
     #bucket(kind: string, namespace: string, create: boolean): Map<string, Entry> | undefined {
@@ -104,13 +117,27 @@ export class RecentWrites {
         return out;
     }
 
-    /** Records the object a write returned. */
+    /**
+     * Records the object a write returned, unless the cache already shows this version or a newer one (its watch
+     * event came first): then there is nothing to lay over the cache and no echo left to recognise.
+     */
     written(kind: string, obj: KubernetesObject): void {
         this.#sweep();
         const rv = rvOf(obj);
         const name = obj.metadata?.name;
         if (rv === undefined || !name) return;
-        this.#bucket(kind, obj.metadata?.namespace ?? '', true)!.set(name, { obj, rv, at: this.#now() });
+        const ns = obj.metadata?.namespace ?? '';
+        const cacheRv = this.#cached ? rvOf(this.#cached(kind, ns, name)) : undefined;
+        if (cacheRv !== undefined && cacheRv >= rv) {
+            this.#alreadyCached++;
+            return;
+        }
+        this.#bucket(kind, ns, true)!.set(name, { obj, rv, at: this.#now() });
+    }
+
+    /** How many writes `written` did not record because the cache already held them. */
+    get alreadyCached(): number {
+        return this.#alreadyCached;
     }
 
     /** Records a delete of the version the cache showed (`deleted`). */

@@ -128,10 +128,11 @@ export interface Evaluator {
 /** Builds an evaluator over a snapshot (namespaces and all NetworkPolicies). Pure: the inputs are only read. */
 export function createEvaluator(cluster: ClusterNetwork, options: EvaluatorOptions = {}): Evaluator {
     const opts: Required<EvaluatorOptions> = { ipBlockMatchesPods: options.ipBlockMatchesPods ?? true };
+    // A namespace's labels with its name label, built when first asked for: the alignment check evaluates one
+    // representative per class of namespaces, so most of 10,000 namespaces never need theirs.
+    const given = new Map<string, Record<string, string> | undefined>();
+    for (const ns of cluster.namespaces) given.set(ns.name, ns.labels);
     const nsLabels = new Map<string, Record<string, string>>();
-    for (const ns of cluster.namespaces) {
-        nsLabels.set(ns.name, { ...(ns.labels ?? {}), [NAMESPACE_NAME_LABEL]: ns.name });
-    }
     const byNamespace = new Map<string, NetworkPolicyInput[]>();
     for (const p of cluster.policies) {
         const ns = p.metadata.namespace ?? '';
@@ -140,8 +141,14 @@ export function createEvaluator(cluster: ClusterNetwork, options: EvaluatorOptio
         byNamespace.set(ns, list);
     }
 
-    const namespaceLabels = (namespace: string): Record<string, string> =>
-        nsLabels.get(namespace) ?? { [NAMESPACE_NAME_LABEL]: namespace };
+    const namespaceLabels = (namespace: string): Record<string, string> => {
+        let labels = nsLabels.get(namespace);
+        if (labels === undefined) {
+            labels = { ...(given.get(namespace) ?? {}), [NAMESPACE_NAME_LABEL]: namespace };
+            nsLabels.set(namespace, labels);
+        }
+        return labels;
+    };
 
     function selects(p: NetworkPolicyInput, w: Workload): boolean {
         if (w.hostNetwork) return false;

@@ -18,6 +18,21 @@ describe('RecentWrites (read-your-writes over the informer cache)', () => {
         );
     });
 
+    it('does not hold a write whose watch event the cache already holds (the event came before the response)', () => {
+        const cache = new Map<string, KubernetesObject>([['NetworkPolicy/ns/a', obj('a', '10')]]);
+        const r = new RecentWrites(Date.now, (kind, ns, name) => cache.get(`${kind}/${ns}/${name}`));
+        r.written('NetworkPolicy', obj('a', '10'));
+        assert.equal(r.size, 0);
+        assert.equal(r.alreadyCached, 1);
+        // A version the cache has not seen yet is held, and its echo is recognised as before.
+        r.written('NetworkPolicy', obj('a', '11'));
+        r.written('NetworkPolicy', obj('b', '12'));
+        assert.equal(r.size, 2);
+        assert.equal(r.alreadyCached, 1);
+        assert.equal(r.confirmEcho('NetworkPolicy', obj('a', '11')), true);
+        assert.equal(r.size, 1);
+    });
+
     it('prefers a newer cached version (someone else edited it) and forgets the entry once the cache caught up', () => {
         const r = new RecentWrites();
         r.written('NetworkPolicy', obj('a', '10', { mark: 'ours' }));
