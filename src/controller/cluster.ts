@@ -294,55 +294,87 @@ export function writerOf(
     };
 
     // Kept as the cache keeps it (trimmed, shared specs): the overlay holds up to a minute of writes.
-    const remember = (kind: DesiredObject['kind'], stored: Generated) =>
-        recent.written(
-            kind,
-            kind === 'NetworkPolicy' ? trimNetworkPolicy(stored) : trimRoleBinding(stored as V1RoleBinding),
-        );
+    const trimmed = (kind: DesiredObject['kind'], stored: Generated) =>
+        kind === 'NetworkPolicy' ? trimNetworkPolicy(stored) : trimRoleBinding(stored as V1RoleBinding);
+    /** PUT conditional on the cached version; on a conflict, a forced apply on the same object (uid). */
+    const updateOrTakeBack = async (
+        obj: DesiredObject,
+        live: { uid?: string; resourceVersion?: string },
+    ): Promise<Generated> => {
+        let stored: Generated;
+        try {
+            // The whole object, conditional on the version the cache showed: fields no longer desired go too.
+            const meta = live.resourceVersion ? { resourceVersion: live.resourceVersion } : {};
+            const body = { ...obj, metadata: { ...obj.metadata, ...meta } };
+            stored = await requester.request<Generated>('PUT', objectPath(obj), FM, body, JSON_BODY);
+            onWrite?.('update', obj.kind);
+        } catch (err) {
+            if (!isConflict(err)) throw err;
+            // Written since the cache saw it: take our fields back with a forced apply, on the same object
+            // only (the uid is a precondition: never a namespace tenant's replacement under our name).
+            const body = {
+                ...obj,
+                metadata: { ...obj.metadata, ...(live.uid ? { uid: live.uid } : {}) },
+            };
+            try {
+                stored = await requester.apply<Generated>(objectPath(obj), body, FIELD_MANAGER);
+            } catch (applyErr) {
+                // The server answers a uid mismatch in an apply body as an invalid (immutable) field; it is
+                // a conflict with whoever re-created the object, retried once the cache shows it.
+                if (httpStatus(applyErr) !== 422 || !/metadata\.uid/.test(errorMessage(applyErr)))
+                    throw applyErr;
+                const msg =
+                    `${obj.kind} ${obj.metadata.name} was deleted and re-created by someone else since the ` +
+                    'cache saw it; it is not taken over';
+                throw Object.assign(new Error(msg), { code: 409 });
+            }
+            onWrite?.('apply', obj.kind);
+        }
+        return stored;
+    };
+
+    /**
+     * Sends one write with the overlay told it is pending (`RecentWrites.begin`/`end`): watch events of the object
+     * that arrive before the answer are judged against what the write returned.
+     */
+    const pending = async <T extends KubernetesObject>(
+        kind: string,
+        namespace: string,
+        name: string,
+        write: () => Promise<T>,
+        keep: (stored: T) => KubernetesObject,
+    ): Promise<T> => {
+        recent.begin(kind, namespace, name);
+        let stored: T;
+        try {
+            stored = await write();
+        } catch (err) {
+            recent.end(kind, namespace, name);
+            throw err;
+        }
+        recent.end(kind, namespace, name, keep(stored));
+        return stored;
+    };
 
     return {
         async create(obj: DesiredObject) {
-            const stored = await requester.request<Generated>(
-                'POST',
-                collectionPath(obj),
-                FM,
-                obj,
-                JSON_BODY,
+            await pending(
+                obj.kind,
+                obj.metadata.namespace,
+                obj.metadata.name,
+                () => requester.request<Generated>('POST', collectionPath(obj), FM, obj, JSON_BODY),
+                (stored) => trimmed(obj.kind, stored),
             );
-            remember(obj.kind, stored);
             onWrite?.('create', obj.kind);
         },
         async update(obj: DesiredObject, live: { uid?: string; resourceVersion?: string }) {
-            let stored: Generated;
-            try {
-                // The whole object, conditional on the version the cache showed: fields no longer desired go too.
-                const meta = live.resourceVersion ? { resourceVersion: live.resourceVersion } : {};
-                const body = { ...obj, metadata: { ...obj.metadata, ...meta } };
-                stored = await requester.request<Generated>('PUT', objectPath(obj), FM, body, JSON_BODY);
-                onWrite?.('update', obj.kind);
-            } catch (err) {
-                if (!isConflict(err)) throw err;
-                // Written since the cache saw it: take our fields back with a forced apply, on the same object
-                // only (the uid is a precondition: never a namespace tenant's replacement under our name).
-                const body = {
-                    ...obj,
-                    metadata: { ...obj.metadata, ...(live.uid ? { uid: live.uid } : {}) },
-                };
-                try {
-                    stored = await requester.apply<Generated>(objectPath(obj), body, FIELD_MANAGER);
-                } catch (applyErr) {
-                    // The server answers a uid mismatch in an apply body as an invalid (immutable) field; it is
-                    // a conflict with whoever re-created the object, retried once the cache shows it.
-                    if (httpStatus(applyErr) !== 422 || !/metadata\.uid/.test(errorMessage(applyErr)))
-                        throw applyErr;
-                    const msg =
-                        `${obj.kind} ${obj.metadata.name} was deleted and re-created by someone else since the ` +
-                        'cache saw it; it is not taken over';
-                    throw Object.assign(new Error(msg), { code: 409 });
-                }
-                onWrite?.('apply', obj.kind);
-            }
-            remember(obj.kind, stored);
+            await pending(
+                obj.kind,
+                obj.metadata.namespace,
+                obj.metadata.name,
+                () => updateOrTakeBack(obj, live),
+                (stored) => trimmed(obj.kind, stored),
+            );
         },
         async delete(kind, namespace, name, uid, resourceVersion) {
             try {
@@ -354,24 +386,36 @@ export function writerOf(
             }
         },
         async labelNamespace(namespace, profile) {
-            const stored = await requester.apply<V1Namespace>(
-                `/api/v1/namespaces/${encodeURIComponent(namespace)}`,
-                {
-                    apiVersion: 'v1',
-                    kind: 'Namespace',
-                    metadata: { name: namespace, labels: { [LABEL_PROFILE]: profile } },
-                },
-                NAMESPACE_LABEL_MANAGER,
+            await pending(
+                'Namespace',
+                '',
+                namespace,
+                () =>
+                    requester.apply<V1Namespace>(
+                        `/api/v1/namespaces/${encodeURIComponent(namespace)}`,
+                        {
+                            apiVersion: 'v1',
+                            kind: 'Namespace',
+                            metadata: { name: namespace, labels: { [LABEL_PROFILE]: profile } },
+                        },
+                        NAMESPACE_LABEL_MANAGER,
+                    ),
+                trimNamespace,
             );
-            recent.written('Namespace', trimNamespace(stored));
             onWrite?.('apply', 'Namespace');
         },
         async unlabelNamespace(namespace) {
             try {
-                const stored = await labelClient.patchMetadata('v1', 'Namespace', undefined, namespace, {
-                    labels: { [LABEL_PROFILE]: null },
-                });
-                recent.written('Namespace', trimNamespace(stored));
+                await pending(
+                    'Namespace',
+                    '',
+                    namespace,
+                    () =>
+                        labelClient.patchMetadata('v1', 'Namespace', undefined, namespace, {
+                            labels: { [LABEL_PROFILE]: null },
+                        }),
+                    trimNamespace,
+                );
             } catch (err) {
                 if (!isNotFound(err)) throw err;
             }

@@ -340,7 +340,15 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
                 : undefined;
     // Read-your-writes overlay; it also recognises the watch echo of the operator's own writes, which needs no
     // reconcile (at convergence that halves the reconciles: every write would otherwise come back as an event).
-    const recent = new RecentWrites(() => clock.now(), cachedOf);
+    // An event held back while an own write was pending that was not that write's echo: the namespace is looked
+    // at again, as the event itself would have made it.
+    const recent = new RecentWrites(
+        () => clock.now(),
+        cachedOf,
+        (kind, ns, name) => {
+            if (queues.active) queues.add('namespace', kind === 'Namespace' ? name : ns);
+        },
+    );
     const view = viewOf(informers, recent);
     late.watches = operatorWatches({
         view,

@@ -144,7 +144,7 @@ export function computeGovernance(
 
     for (const ns of sortedNamespaces) {
         let winner: string | null = null;
-        const losers: string[] = [];
+        let losers: string[] | undefined; // most namespaces have none: no array each
         for (const p of ordered) {
             const view = byProfile.get(p.metadata.name) as ProfileGovernance;
             const state = selectionState(p, ns, neverGovern);
@@ -159,12 +159,12 @@ export function computeGovernance(
                 winner = p.metadata.name;
                 view.governed.push(ns.name);
             } else {
-                losers.push(p.metadata.name);
+                (losers ??= []).push(p.metadata.name);
             }
         }
         if (winner !== null) {
             governedBy.set(ns.name, winner);
-            for (const l of losers) {
+            for (const l of losers ?? []) {
                 (byProfile.get(l) as ProfileGovernance).conflicts.push({
                     namespace: ns.name,
                     governedBy: winner,

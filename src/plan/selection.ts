@@ -20,9 +20,16 @@ export interface NamespaceInfo {
     labels?: Record<string, string>;
 }
 
-/** The namespace's labels as the API server presents them: with `kubernetes.io/metadata.name` = its name. */
-export function namespaceLabels(namespace: NamespaceInfo): Record<string, string> {
-    return { ...(namespace.labels ?? {}), [NAMESPACE_NAME_LABEL]: namespace.name };
+/**
+ * The namespace's labels as the API server presents them: with `kubernetes.io/metadata.name` = its name. A
+ * namespace read from the API server already has that label, and its own labels are returned as they are (read
+ * only): the status pass matches every namespace against every profile, and copying each label set cost 10,000
+ * objects per pass at 10,000 namespaces.
+ */
+export function namespaceLabels(namespace: NamespaceInfo): Readonly<Record<string, string>> {
+    const labels = namespace.labels;
+    if (labels !== undefined && labels[NAMESPACE_NAME_LABEL] === namespace.name) return labels;
+    return { ...(labels ?? {}), [NAMESPACE_NAME_LABEL]: namespace.name };
 }
 
 function matchesRequirement(req: LabelSelectorRequirement, labels: Record<string, string>): boolean {

@@ -33,6 +33,33 @@ describe('RecentWrites (read-your-writes over the informer cache)', () => {
         assert.equal(r.size, 1);
     });
 
+    it('holds back watch events of an object while its write is pending, and reports only those that were not its echo', () => {
+        const missed: string[] = [];
+        const r = new RecentWrites(Date.now, undefined, (kind, ns, name) =>
+            missed.push(`${kind} ${ns}/${name}`),
+        );
+        // The echo arrives before the response: held back, then matched by version: nothing to do.
+        r.begin('NetworkPolicy', 'ns', 'a');
+        assert.equal(r.confirmEcho('NetworkPolicy', obj('a', '10')), true);
+        r.end('NetworkPolicy', 'ns', 'a', obj('a', '10'));
+        // Someone else's change arrives while the write is pending: reported when the answer shows another version.
+        r.begin('NetworkPolicy', 'ns', 'b');
+        assert.equal(r.confirmEcho('NetworkPolicy', obj('b', '21')), true);
+        r.end('NetworkPolicy', 'ns', 'b', obj('b', '20'));
+        // An event during a write that failed is reported too.
+        r.begin('RoleBinding', 'ns', 'c');
+        assert.equal(r.confirmEcho('RoleBinding', obj('c', '30')), true);
+        r.end('RoleBinding', 'ns', 'c');
+        assert.deepEqual(missed, ['NetworkPolicy ns/b', 'RoleBinding ns/c']);
+        // No event while pending: the write is held as before and its later echo recognised; nothing reported.
+        r.begin('NetworkPolicy', 'ns', 'd');
+        r.end('NetworkPolicy', 'ns', 'd', obj('d', '40'));
+        assert.equal(r.confirmEcho('NetworkPolicy', obj('d', '40')), true);
+        // Not pending any more: someone else's event is not an echo.
+        assert.equal(r.confirmEcho('NetworkPolicy', obj('a', '50')), false);
+        assert.equal(missed.length, 2);
+    });
+
     it('prefers a newer cached version (someone else edited it) and forgets the entry once the cache caught up', () => {
         const r = new RecentWrites();
         r.written('NetworkPolicy', obj('a', '10', { mark: 'ours' }));
