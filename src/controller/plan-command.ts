@@ -5,6 +5,7 @@
  * from the profiles' own `spec.namespaces.names` (labels then only hold the name, plus the tenant label of the
  * first profile naming it, as the platform would have set it for that tenant's namespace).
  */
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 
 import { API_VERSION, KIND, LABEL_PROFILE, LABEL_TENANT } from '../api/types.ts';
@@ -68,7 +69,6 @@ function inventoryFromDocs(docs: unknown[]): Inventory {
 }
 
 async function inventoryFromCluster(): Promise<Inventory> {
-    const { KubeConfig, CoreV1Api } = await import('@kubernetes/client-node');
     const kc = new KubeConfig();
     kc.loadFromDefault();
     const core = kc.makeApiClient(CoreV1Api);
