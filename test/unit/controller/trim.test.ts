@@ -31,7 +31,7 @@ const bulky = {
 };
 
 describe('cache trimming', () => {
-    it('keeps of a namespace only identity, labels and lifecycle timestamps', () => {
+    it('keeps of a namespace only its name, version, labels and lifecycle timestamps (no uid: nothing writes with it)', () => {
         const ns = {
             metadata: {
                 name: 'a',
@@ -47,7 +47,6 @@ describe('cache trimming', () => {
         const t = trimNamespace(ns);
         assert.deepEqual(t.metadata, {
             name: 'a',
-            uid: 'u',
             resourceVersion: '5',
             labels: { x: 'y' },
             creationTimestamp: new Date(0),
@@ -59,7 +58,7 @@ describe('cache trimming', () => {
 
     it('keeps of a ServiceAccount its name, namespace and labels', () => {
         const sa = {
-            metadata: { name: 's', namespace: 'n', labels: { r: 'x' }, ...bulky },
+            metadata: { name: 's', namespace: 'n', uid: 'u', labels: { r: 'x' }, ...bulky },
             secrets: [{ name: 'tok' }],
         } as V1ServiceAccount;
         assert.deepEqual(trimServiceAccount(sa).metadata, { name: 's', namespace: 'n', labels: { r: 'x' } });
