@@ -6,6 +6,7 @@ import type { IsolationProfile } from '../../../src/api/types.ts';
 import { plannedCluster } from '../../../src/explain/planned.ts';
 import { computeAlignment, formatAlignmentGaps } from '../../../src/netpol/index.ts';
 import type { RoleBindingInput } from '../../../src/netpol/index.ts';
+import { Sharer } from '../../../src/controller/trim.ts';
 import { DEFAULT_PLAN_SETTINGS } from '../../../src/plan/index.ts';
 import type { NamespaceInfo, ServiceAccountInfo } from '../../../src/plan/index.ts';
 import { profile } from '../plan/fixtures.ts';
@@ -385,6 +386,44 @@ describe('netpol: alignment at scale (classes of look-alike namespaces)', () => 
                 g.blockingPolicies.join(),
             );
         }
+    });
+    it('gives the exhaustive answer when policy specs are shared frozen objects (the cache), computed twice', () => {
+        // The operator's caches hold one frozen spec object per distinct spec (Sharer); only then is a spec's
+        // summary memoised. The same look-alike namespaces as above, with their specs shared that way.
+        const w = profile('w', {
+            namespaces: { selector: { matchLabels: { team: 'w' } } },
+            network: { allowSameNamespace: false },
+            serviceAccounts: [
+                { name: 'workers', selector: { matchLabels: { role: 'worker' } }, roleRef: edit },
+            ],
+        });
+        const names = ['w-0', 'w-1', 'w-2', 'w-3', 'w-4'];
+        const cluster = plannedCluster({
+            profiles: [w],
+            namespaces: names.map((name, i) => ({
+                name,
+                labels: { team: 'w', ...(i === 4 ? { extra: 'x' } : {}) },
+            })),
+            serviceAccounts: new Map(
+                names.map((ns): [string, ServiceAccountInfo[]] => [
+                    ns,
+                    [{ name: 'worker', labels: { role: 'worker' } }],
+                ]),
+            ),
+            settings: DEFAULT_PLAN_SETTINGS,
+        });
+        const sharer = new Sharer();
+        const policies = cluster.policies.map((p) => ({ ...p, spec: sharer.share(p.spec) }));
+        const specs = new Set(policies.map((p) => p.spec));
+        assert.ok(specs.size < policies.length, 'specs are shared across namespaces');
+        assert.ok([...specs].every((x) => Object.isFrozen(x)));
+        const shared = { ...cluster, policies };
+        const slow = computeAlignment({ profiles: [w], ...cluster, exhaustive: true });
+        const first = computeAlignment({ profiles: [w], ...shared });
+        const second = computeAlignment({ profiles: [w], ...shared }); // summaries from the memo
+        assert.deepEqual(first, slow);
+        assert.deepEqual(second, slow);
+        assert.equal(slow.get('w')!.filter((g) => g.kind === 'GrantWithoutPath').length, names.length);
     });
 });
 
