@@ -345,15 +345,16 @@ export function writerOf(
         keep: (stored: T) => KubernetesObject,
     ): Promise<T> => {
         recent.begin(kind, namespace, name);
-        let stored: T;
+        // `end` runs whatever happens (a failed write, or a reply that could not be kept, counts as failed):
+        // a write left pending would hold back every later event of its object.
+        let kept: KubernetesObject | undefined;
         try {
-            stored = await write();
-        } catch (err) {
-            recent.end(kind, namespace, name);
-            throw err;
+            const stored = await write();
+            kept = keep(stored);
+            return stored;
+        } finally {
+            recent.end(kind, namespace, name, kept);
         }
-        recent.end(kind, namespace, name, keep(stored));
-        return stored;
     };
 
     return {
