@@ -60,6 +60,22 @@ describe('RecentWrites (read-your-writes over the informer cache)', () => {
         assert.equal(missed.length, 2);
     });
 
+    it('lets the last of two pending writes of one object decide about the events held back meanwhile', () => {
+        const missed: string[] = [];
+        const r = new RecentWrites(Date.now, undefined, (kind, ns, name) =>
+            missed.push(`${kind} ${ns}/${name}`),
+        );
+        r.begin('Namespace', '', 'n');
+        r.begin('Namespace', '', 'n');
+        assert.equal(r.confirmEcho('Namespace', { metadata: { name: 'n', resourceVersion: '7' } }), true);
+        r.end('Namespace', '', 'n', { metadata: { name: 'n', resourceVersion: '7' } });
+        assert.deepEqual(missed, [], 'one write is still pending');
+        assert.equal(r.confirmEcho('Namespace', { metadata: { name: 'n', resourceVersion: '9' } }), true);
+        r.end('Namespace', '', 'n', { metadata: { name: 'n', resourceVersion: '8' } });
+        assert.deepEqual(missed, ['Namespace /n']);
+        assert.equal(r.confirmEcho('Namespace', { metadata: { name: 'n', resourceVersion: '10' } }), false);
+    });
+
     it('prefers a newer cached version (someone else edited it) and forgets the entry once the cache caught up', () => {
         const r = new RecentWrites();
         r.written('NetworkPolicy', obj('a', '10', { mark: 'ours' }));
