@@ -341,35 +341,13 @@ describe('netpol: alignment at scale (classes of look-alike namespaces)', () => 
         // Four look-alike namespaces, each binding its own `worker` ServiceAccount, whose pods egress allows nothing
         // but DNS while ingress allows the same namespace: a gap in each (blocked by egress). One namespace is
         // named by a peer of another profile and so is its own class; one carries an extra label.
-        const w = profile('w', {
-            namespaces: { selector: { matchLabels: { team: 'w' } } },
-            network: { allowSameNamespace: false },
-            serviceAccounts: [
-                { name: 'workers', selector: { matchLabels: { role: 'worker' } }, roleRef: edit },
-            ],
-        });
+        const w = workersProfile();
         const peer = profile('peer', {
             namespaces: { names: ['peer'] },
             network: { egress: [{ name: 'to-w2', to: [{ namespaces: { names: ['w-2'] } }] }] },
         });
         const names = ['w-0', 'w-1', 'w-2', 'w-3'];
-        const cluster = plannedCluster({
-            profiles: [w, peer],
-            namespaces: [
-                ...names.map((name, i) => ({
-                    name,
-                    labels: { team: 'w', ...(i === 3 ? { extra: 'x' } : {}) },
-                })),
-                { name: 'peer' },
-            ],
-            serviceAccounts: new Map(
-                names.map((ns): [string, ServiceAccountInfo[]] => [
-                    ns,
-                    [{ name: 'worker', labels: { role: 'worker' } }],
-                ]),
-            ),
-            settings: DEFAULT_PLAN_SETTINGS,
-        });
+        const cluster = workersCluster([w, peer], names, [{ name: 'peer' }]);
         const fast = computeAlignment({ profiles: [w, peer], ...cluster });
         const slow = computeAlignment({ profiles: [w, peer], ...cluster, exhaustive: true });
         assert.deepEqual(fast, slow);
@@ -387,31 +365,13 @@ describe('netpol: alignment at scale (classes of look-alike namespaces)', () => 
             );
         }
     });
+
     it('gives the exhaustive answer when policy specs are shared frozen objects (the cache), computed twice', () => {
         // The operator's caches hold one frozen spec object per distinct spec (Sharer); only then is a spec's
         // summary memoised. The same look-alike namespaces as above, with their specs shared that way.
-        const w = profile('w', {
-            namespaces: { selector: { matchLabels: { team: 'w' } } },
-            network: { allowSameNamespace: false },
-            serviceAccounts: [
-                { name: 'workers', selector: { matchLabels: { role: 'worker' } }, roleRef: edit },
-            ],
-        });
+        const w = workersProfile();
         const names = ['w-0', 'w-1', 'w-2', 'w-3', 'w-4'];
-        const cluster = plannedCluster({
-            profiles: [w],
-            namespaces: names.map((name, i) => ({
-                name,
-                labels: { team: 'w', ...(i === 4 ? { extra: 'x' } : {}) },
-            })),
-            serviceAccounts: new Map(
-                names.map((ns): [string, ServiceAccountInfo[]] => [
-                    ns,
-                    [{ name: 'worker', labels: { role: 'worker' } }],
-                ]),
-            ),
-            settings: DEFAULT_PLAN_SETTINGS,
-        });
+        const cluster = workersCluster([w], names);
         const sharer = new Sharer();
         const policies = cluster.policies.map((p) => ({ ...p, spec: sharer.share(p.spec) }));
         const specs = new Set(policies.map((p) => p.spec));
@@ -426,6 +386,36 @@ describe('netpol: alignment at scale (classes of look-alike namespaces)', () => 
         assert.equal(slow.get('w')!.filter((g) => g.kind === 'GrantWithoutPath').length, names.length);
     });
 });
+
+/** A profile binding each governed namespace's `worker` ServiceAccount, with egress allowing only DNS. */
+function workersProfile(): IsolationProfile {
+    return profile('w', {
+        namespaces: { selector: { matchLabels: { team: 'w' } } },
+        network: { allowSameNamespace: false },
+        serviceAccounts: [{ name: 'workers', selector: { matchLabels: { role: 'worker' } }, roleRef: edit }],
+    });
+}
+
+/** Look-alike `team: w` namespaces (the last one carries an extra label), each with a `worker` ServiceAccount. */
+function workersCluster(profiles: IsolationProfile[], names: string[], others: NamespaceInfo[] = []) {
+    return plannedCluster({
+        profiles,
+        namespaces: [
+            ...names.map((name, i) => ({
+                name,
+                labels: { team: 'w', ...(i === names.length - 1 ? { extra: 'x' } : {}) },
+            })),
+            ...others,
+        ],
+        serviceAccounts: new Map(
+            names.map((ns): [string, ServiceAccountInfo[]] => [
+                ns,
+                [{ name: 'worker', labels: { role: 'worker' } }],
+            ]),
+        ),
+        settings: DEFAULT_PLAN_SETTINGS,
+    });
+}
 
 describe('netpol: alignment stand-ins', () => {
     it('finds the path of a ServiceAccount whose pods an egress rule selects by another label', () => {
