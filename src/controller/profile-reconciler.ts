@@ -13,10 +13,12 @@
  * backoff, no sooner than its Retry-After). Namespaces to revisit and status writes are reported through the
  * `namespacesChanged` and `onStatusWritten` dependencies.
  */
+import type { V1Namespace } from '@kubernetes/client-node';
+
 import { deletionPolicyOf } from '../api/defaults.ts';
 import { FINALIZER, LABEL_PROFILE } from '../api/types.ts';
 import type { IsolationProfile } from '../api/types.ts';
-import { computeGovernance, neverGovernSet } from '../plan/index.ts';
+import { GovernanceIndex, neverGovernSet } from '../plan/index.ts';
 import type { PlanSettings } from '../plan/index.ts';
 import { errorMessage } from '../runtime/errors.ts';
 import type { ReconcileResult } from '../runtime/workqueue.ts';
@@ -80,11 +82,15 @@ export function unresolvedReferences(profile: IsolationProfile, view: ClusterVie
 
 export class ProfileReconciler {
     #d: ProfileReconcilerDeps;
-    #neverGovern: Set<string>;
+    /** Who governs what, updated from the view at each status pass (work in proportion to what changed). */
+    #governance: GovernanceIndex<V1Namespace>;
 
     constructor(deps: ProfileReconcilerDeps) {
         this.#d = deps;
-        this.#neverGovern = neverGovernSet(deps.settings);
+        this.#governance = new GovernanceIndex<V1Namespace>(neverGovernSet(deps.settings), {
+            name: (ns) => ns.metadata?.name ?? '',
+            labels: (ns) => ns.metadata?.labels,
+        });
     }
 
     async reconcile(name: string): Promise<ReconcileResult | void> {
@@ -166,10 +172,7 @@ export class ProfileReconciler {
     async #status(profile: IsolationProfile): Promise<ReconcileResult | void> {
         const { view, writer, outcomes } = this.#d;
         const name = profile.metadata.name;
-        const namespaces = view
-            .namespaces()
-            .map((ns) => ({ name: ns.metadata!.name!, labels: ns.metadata?.labels ?? {} }));
-        const gov = computeGovernance(view.profiles(), namespaces, this.#neverGovern).byProfile.get(name);
+        const gov = this.#governance.update(view.profiles(), view.namespaces()).forProfile(name);
         const alignment = this.#d.alignment?.(name);
         // An alignment answer older than the last change: write what is known, and look again when it is due.
         const again =

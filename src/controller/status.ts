@@ -23,8 +23,8 @@ import { compareStrings } from '../plan/order.ts';
 
 export interface StatusInput {
     profile: IsolationProfile;
-    /** Namespaces this profile governs now (selected, not excluded, not never-govern, and won). */
-    governed: string[];
+    /** Namespaces this profile governs now (selected, not excluded, not never-govern, and won); any order. */
+    governed: readonly string[];
     conflicts: { namespace: string; governedBy: string }[];
     /** Never-govern namespaces the profile would otherwise select. */
     skipped: string[];
@@ -64,6 +64,11 @@ function condition(
     };
 }
 
+/** An outcome recorded for this profile's current generation. */
+function current(o: NamespaceOutcome | undefined, profile: string, generation: number): boolean {
+    return o !== undefined && o.profile === profile && o.generation === generation;
+}
+
 /**
  * Computes the status, or reports `pending` while some governed namespace has no outcome for the profile's
  * current generation (the status then keeps its old observedGeneration, which kstatus reads as in progress).
@@ -75,19 +80,20 @@ export function computeStatus(input: StatusInput): StatusResult {
     const mode = modeOf(profile.spec);
     const suspended = isSuspended(profile.spec);
 
+    // Waiting is counted first, without sorting or collecting anything: while namespaces converge most passes end
+    // here, and at 10,000 namespaces that is one map lookup each.
     let waiting = 0;
+    for (const ns of governed) if (!current(input.outcome(ns), profile.metadata.name, generation)) waiting++;
+    if (waiting > 0) return { kind: 'pending', waitingFor: waiting };
+
     let enforced = 0;
     let networkPolicies = 0;
     let roleBindings = 0;
     const failed: NamespaceOutcome[] = [];
     const drift: string[] = [];
     const plan: PlannedAction[] = [];
-    for (const ns of [...governed].sort()) {
-        const o = input.outcome(ns);
-        if (!o || o.profile !== profile.metadata.name || o.generation !== generation) {
-            waiting++;
-            continue;
-        }
+    for (const ns of [...governed].sort(compareStrings)) {
+        const o = input.outcome(ns) as NamespaceOutcome;
         networkPolicies += o.networkPolicies;
         roleBindings += o.roleBindings;
         if (o.state === 'Failed') failed.push(o);
@@ -95,7 +101,6 @@ export function computeStatus(input: StatusInput): StatusResult {
         for (const d of o.drift ?? []) drift.push(`${ns}/${d}`);
         for (const p of o.plan ?? []) if (plan.length < STATUS_PLAN_KEPT) plan.push(p);
     }
-    if (waiting > 0) return { kind: 'pending', waitingFor: waiting };
 
     const total = governed.length;
     const terminal = failed.filter((f) => f.terminal);

@@ -19,14 +19,10 @@ export {
     selects,
 } from './selection.ts';
 
-export {
-    compareProfiles,
-    computeGovernance,
-    isDeleting,
-    isEnforcing,
-    priorityOf,
-    resolveNamespace,
-} from './conflicts.ts';
+export { compareProfiles, isDeleting, isEnforcing, priorityOf, resolveNamespace } from './conflicts.ts';
+
+export type { ProfileGovernance } from './governance.ts';
+export { computeGovernance, GovernanceIndex } from './governance.ts';
 
 export {
     accessObjectName,
