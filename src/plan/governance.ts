@@ -11,9 +11,9 @@
  *
  * Change detection is by identity. The cluster view hands out immutable objects and replaces an object when it
  * changes (an informer never edits a cached object), so a namespace object seen before has the labels it had then.
- * A namespace that is new, replaced or gone is resolved again against the profiles (O(profiles)); any profile that is
- * not the object seen last time (spec, status, deletion) resolves every namespace again — profile changes are rare
- * next to namespace changes. Per-profile lists are sorted by namespace name (code units) and cached until that
+ * A namespace that is new, replaced or gone is resolved again against the profiles (O(profiles)); a profile that is
+ * new, gone, or changed in spec (`metadata.generation`), creation or deletion resolves every namespace again —
+ * profile changes are rare next to namespace changes, and a status write is not one. Per-profile lists are sorted by namespace name (code units) and cached until that
  * profile's answer changes.
  */
 import type { NamespaceInfo } from './selection.ts';
@@ -90,6 +90,18 @@ class ProfileSets {
 
 const NONE: readonly string[] = Object.freeze([]);
 
+/**
+ * What of a profile's metadata decides governance, with `generation` standing for its spec: the API server bumps
+ * it on every spec change of a CRD with a status subresource, and on nothing else. So a status write (a new object
+ * in the cache after each of our own status updates) does not resolve every namespace again. Undefined without a
+ * generation (objects not from an API server): identity decides then.
+ */
+function governanceKey(p: ProfileLike): string | undefined {
+    const m = p.metadata;
+    if (m.generation === undefined) return undefined;
+    return `${m.uid ?? ''}\0${m.generation}\0${String(m.creationTimestamp ?? '')}\0${String(m.deletionTimestamp ?? '')}`;
+}
+
 function sameList(a: readonly string[], b: readonly string[]): boolean {
     if (a.length !== b.length) return false;
     for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -99,7 +111,8 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 export class GovernanceIndex<N extends object> {
     readonly #neverGovern: ReadonlySet<string>;
     readonly #access: NamespaceAccess<N>;
-    #profiles = new Set<ProfileLike>();
+    /** The profiles of the last full resolution, by name (the objects then, or later ones with the same key). */
+    #profiles = new Map<string, ProfileLike>();
     #ordered: ProfileLike[] = [];
     readonly #namespaces = new Map<string, NamespaceEntry<N>>();
     #byProfile = new Map<string, ProfileSets>();
@@ -117,7 +130,7 @@ export class GovernanceIndex<N extends object> {
      */
     update(profiles: readonly ProfileLike[], namespaces: readonly N[]): this {
         if (this.#profilesChanged(profiles)) {
-            this.#profiles = new Set(profiles);
+            this.#profiles = new Map(profiles.map((p) => [p.metadata.name, p]));
             this.#ordered = [...profiles].sort(compareProfiles);
             this.#byProfile = new Map(this.#ordered.map((p) => [p.metadata.name, new ProfileSets()]));
             this.#namespaces.clear();
@@ -168,7 +181,13 @@ export class GovernanceIndex<N extends object> {
 
     #profilesChanged(profiles: readonly ProfileLike[]): boolean {
         if (profiles.length !== this.#profiles.size) return true;
-        for (const p of profiles) if (!this.#profiles.has(p)) return true;
+        for (const p of profiles) {
+            const seen = this.#profiles.get(p.metadata.name);
+            if (seen === undefined) return true;
+            if (seen === p) continue;
+            const was = governanceKey(seen);
+            if (was === undefined || was !== governanceKey(p)) return true;
+        }
         return false;
     }
 

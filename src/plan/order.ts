@@ -9,3 +9,23 @@
 export function compareStrings(a: string, b: string): number {
     return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * Sorts `items` in place in `compareStrings` order and returns it. A short array (the labels or the policies of one
+ * namespace) is insertion-sorted without allocating; `Array.prototype.sort` sets up a work array and merge state
+ * per call, which made 20,000 calls of four elements each most of the alignment check's garbage at 10,000
+ * namespaces. Longer arrays take the built-in sort.
+ */
+export function sortStrings(items: string[]): string[] {
+    if (items.length > 16) return items.sort(compareStrings);
+    for (let i = 1; i < items.length; i++) {
+        const v = items[i] as string;
+        let j = i - 1;
+        while (j >= 0 && (items[j] as string) > v) {
+            items[j + 1] = items[j] as string;
+            j--;
+        }
+        items[j + 1] = v;
+    }
+    return items;
+}

@@ -118,6 +118,22 @@ describe('plan/governance: GovernanceIndex', () => {
         assert.deepEqual(index.forProfile('payments')?.governed, []);
     });
 
+    it('does not resolve again for a status write (same generation), but does for a spec change', () => {
+        const index = new GovernanceIndex(never, access);
+        const namespaces = [{ name: 'pay', labels: { env: 'prod' } }, { name: 'tools' }];
+        const v1 = team('payments', payments.spec, { generation: 1 });
+        index.update([platform, v1], namespaces);
+        assert.equal(index.resolutions, 2);
+        const withStatus = { ...v1, status: { observedGeneration: 1 } };
+        index.update([platform, withStatus], namespaces);
+        assert.equal(index.resolutions, 2, 'a new object with the same generation: no work');
+        const narrowed = team('payments', { namespaces: { names: ['tools'] } }, { generation: 2 });
+        index.update([platform, narrowed], namespaces);
+        assert.equal(index.resolutions, 4, 'a new generation: every namespace again');
+        assertAgrees(index, [platform, narrowed], namespaces);
+        assert.deepEqual(index.forProfile('payments')?.selected, ['tools']);
+    });
+
     it('agrees with a from-scratch answer after any sequence of namespace and profile changes', () => {
         const envs = ['prod', 'dev', undefined] as const;
         const nsName = fc.constantFrom('a', 'b', 'c', 'd', 'kube-system');
