@@ -86,23 +86,26 @@ export class Requester {
      * are encoded here. Throws `ApiException` for a non-2xx answer.
      */
     async request<T>(
-        method: 'PATCH' | 'POST' | 'PUT',
+        method: 'GET' | 'PATCH' | 'POST' | 'PUT',
         path: string,
-        query: Record<string, string | boolean>,
+        query: Record<string, string | boolean | number | undefined>,
         body: unknown,
         contentType: string,
     ): Promise<T> {
         await this.#gate?.wait();
         const qs = new URLSearchParams();
-        for (const [k, v] of Object.entries(query)) qs.set(k, String(v));
+        for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
         const url = new URL(`${this.#base()}${path}${qs.size > 0 ? `?${qs.toString()}` : ''}`);
         const auth = await this.#credentials(url.href);
         const res = await auth.dispatcher.request({
             origin: url.origin,
             path: `${url.pathname}${url.search}`,
             method,
-            headers: { ...auth.headers, 'content-type': contentType, accept: 'application/json' },
-            body: JSON.stringify(body),
+            headers:
+                method === 'GET'
+                    ? { ...auth.headers, accept: 'application/json' }
+                    : { ...auth.headers, 'content-type': contentType, accept: 'application/json' },
+            body: method === 'GET' ? null : JSON.stringify(body),
         });
         const text = await res.body.text();
         const headers: Record<string, string> = {};
@@ -126,6 +129,15 @@ export class Requester {
             );
         }
         return parsed as T;
+    }
+
+    /**
+     * GET of `path` as wire JSON (e.g. one page of a list). Not client-node's typed calls: those deserialise into
+     * models (a second copy of every object, Dates for timestamps, `_from` for `from`) that the watch, which
+     * delivers wire JSON, never produces.
+     */
+    get<T>(path: string, query: Record<string, string | number | undefined> = {}): Promise<T> {
+        return this.request<T>('GET', path, query, undefined, '');
     }
 
     /** Server-side apply of `body` at `path` (forced, `fieldManager`); returns the object as stored. */
