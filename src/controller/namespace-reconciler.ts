@@ -46,7 +46,7 @@ import type { ClusterView, ClusterWriter, GeneratedLive, ProfileEvents } from '.
  * Writes of one namespace in flight at once, within each phase (creates, then updates, then deletes; the label
  * before all of them). The objects of a namespace are independent, so sending them together turns a namespace's
  * latency from one round trip per object into about one; the cap keeps a profile with many rules from opening
- * hundreds of streams per worker. With the default 4 workers that is up to 32 requests in flight.
+ * hundreds of streams per worker. With the default 16 workers (ADR 0023) that is up to 128 requests in flight.
  */
 export const WRITES_IN_FLIGHT_PER_NAMESPACE = 8;
 
