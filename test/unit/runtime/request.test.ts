@@ -109,6 +109,46 @@ describe('Requester (the lean request path)', () => {
         }
     });
 
+    it('lists with a GET: no body, no content type, the query encoded, wire JSON back', async () => {
+        const srv = await server((_r, res) =>
+            json(res, 200, {
+                kind: 'NamespaceList',
+                metadata: { continue: 'next' },
+                items: [{ kind: 'Namespace' }],
+            }),
+        );
+        const kc = kubeconfig(srv.url, '/prefix');
+        try {
+            const r = new Requester(kc);
+            const page = await r.get<{ metadata: { continue: string }; items: unknown[] }>(
+                '/api/v1/namespaces',
+                {
+                    labelSelector: 'env in (a,b),!legacy',
+                    limit: 500,
+                    continue: 'eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ==',
+                    fieldSelector: undefined,
+                },
+            );
+            assert.equal(page.metadata.continue, 'next', 'the wire key, not a model name');
+            assert.equal(page.items.length, 1);
+            const [req] = srv.seen;
+            assert.equal(req?.method, 'GET');
+            assert.equal(req?.body, '');
+            assert.equal(req?.headers['content-type'], undefined);
+            assert.equal(req?.headers.authorization, 'Bearer t1');
+            const url = new URL(req?.url ?? '', 'https://x');
+            assert.equal(url.pathname, '/prefix/api/v1/namespaces');
+            assert.deepEqual(Object.fromEntries(url.searchParams), {
+                labelSelector: 'env in (a,b),!legacy',
+                limit: '500',
+                continue: 'eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ==',
+            });
+        } finally {
+            await kc.closePool();
+            await srv.close();
+        }
+    });
+
     it('throws an error errors.ts reads (status, Status message), and feeds Retry-After to the gate', async () => {
         const srv = await server((r, res) =>
             r.url.includes('/busy')
