@@ -198,8 +198,8 @@ function updateProfileGauges(metrics: Metrics, view: ClusterView, informers: Inf
     }
     for (const [condition, n] of Object.entries(counts)) metrics.profiles.set({ condition }, n);
     metrics.conflicts.set(conflicted);
-    metrics.managedObjects.set({ kind: 'NetworkPolicy' }, informers.networkPolicies.list().length);
-    metrics.managedObjects.set({ kind: 'RoleBinding' }, informers.roleBindings.list().length);
+    metrics.managedObjects.set({ kind: 'NetworkPolicy' }, informers.networkPolicies.size());
+    metrics.managedObjects.set({ kind: 'RoleBinding' }, informers.roleBindings.size());
 }
 
 /** `/metrics` (HTTPS with delegated auth when secure) and the health probes; `/readyz` waits for every cache. */

@@ -37,7 +37,7 @@ import { StreamWatch } from './watch-stream.ts';
 
 /** A list-watch cache; `latestResourceVersion` is where its watch would resume ('' when it has no position). */
 export type CachedInformer<T extends KubernetesObject> = Informer<T> &
-    ObjectCache<T> & { latestResourceVersion(): string };
+    ObjectCache<T> & { latestResourceVersion(): string; size(): number };
 
 export interface SelectorOptions {
     labelSelector?: string;
@@ -266,6 +266,11 @@ export class SupervisedInformer<T extends KubernetesObject> {
     /** Objects in the cache, optionally of one namespace. Shared references: do not mutate. */
     list(namespace?: string): ReadonlyArray<T> {
         return this.#serving?.list(namespace) ?? [];
+    }
+
+    /** How many objects the cache holds (O(1)). */
+    size(): number {
+        return this.#serving?.size() ?? 0;
     }
 
     get(name: string, namespace?: string): T | undefined {

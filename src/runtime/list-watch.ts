@@ -107,6 +107,8 @@ export class ResumableListWatch<T extends KubernetesObject> {
     readonly #o: ResumableListWatchOptions<T>;
     readonly #clock: Clock;
     readonly #objects = new Map<string, Map<string, T>>();
+    /** Objects in `#objects`, kept by `#put`/`#remove` so a count never walks the cache. */
+    #count = 0;
     readonly #cbs: Callbacks<T> = { add: [], update: [], delete: [], error: [], connect: [] };
     #resourceVersion = '';
     #stopped = false;
@@ -153,6 +155,11 @@ export class ResumableListWatch<T extends KubernetesObject> {
         return out;
     }
 
+    /** Objects in the cache, without copying them out (a gauge read on every status write). */
+    size(): number {
+        return this.#count;
+    }
+
     /** The position the next watch starts from ('' before the first list, and after a 410 until the relist). */
     latestResourceVersion(): string {
         return this.#resourceVersion;
@@ -194,6 +201,7 @@ export class ResumableListWatch<T extends KubernetesObject> {
         if (!m) this.#objects.set(ns, (m = new Map<string, T>()));
         const before = m.get(name);
         m.set(name, obj);
+        if (before === undefined) this.#count++;
         return before;
     }
 
@@ -203,6 +211,7 @@ export class ResumableListWatch<T extends KubernetesObject> {
         const before = m?.get(name);
         if (before) {
             m?.delete(name);
+            this.#count--;
             if (m?.size === 0) this.#objects.delete(ns);
         }
         return before;

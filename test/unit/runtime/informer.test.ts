@@ -101,6 +101,9 @@ class FakeInformer implements CachedInformer<Obj> {
     get(name: string, namespace?: string): Obj | undefined {
         return this.cache.get(`${namespace ?? ''}/${name}`);
     }
+    size(): number {
+        return this.cache.size;
+    }
     list(namespace?: string): ReadonlyArray<Obj> {
         return [...this.cache.values()].filter(
             (o) => namespace === undefined || o.metadata?.namespace === namespace,

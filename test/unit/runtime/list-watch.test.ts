@@ -176,9 +176,26 @@ describe('runtime/list-watch', () => {
                     .sort(),
                 ['change', 'keep', 'new'],
             );
+            assert.equal(t.lw.size(), 3);
             assert.deepEqual(t.errors, []);
         });
     }
+
+    it('size() counts the cache through adds, updates, deletes and namespaces without walking it', async () => {
+        const t = setup();
+        t.setServer([obj('a', '3', 'n1'), obj('b', '3', 'n2')], '10');
+        await t.lw.start();
+        assert.equal(t.lw.size(), 2);
+        t.watch.last().onEvent('ADDED', obj('a', '11', 'n2')); // same name, another namespace
+        t.watch.last().onEvent('MODIFIED', obj('a', '12', 'n1')); // an update adds nothing
+        t.watch.last().onEvent('ADDED', obj('c', '13', 'n1'));
+        assert.equal(t.lw.size(), 4);
+        t.watch.last().onEvent('DELETED', obj('c', '14', 'n1'));
+        t.watch.last().onEvent('DELETED', obj('never-cached', '15', 'n1')); // not in the cache: no change
+        t.watch.last().onEvent('DELETED', obj('b', '16', 'n2'));
+        assert.equal(t.lw.size(), 2);
+        assert.equal(t.lw.size(), t.lw.list().length);
+    });
 
     it('an ERROR event other than 410 does not relist: the next watch resumes', async () => {
         const t = setup();
