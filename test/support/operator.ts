@@ -4,7 +4,7 @@
  * file, so the watchdog and teardown stop it with everything else. Used by integration tests, the demo and bench.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { appendFile, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -102,7 +102,9 @@ async function logTail(path: string, lines = 15): Promise<string> {
 export async function startOperatorProcess(cp: ControlPlane, o: OperatorOptions): Promise<OperatorProcess> {
     const name = o.name ?? 'operator';
     const logPath = join(cp.state.runDir, 'logs', `${name}-${Date.now()}.log`);
-    const log = createWriteStream(logPath);
+    // The child writes its log straight into the file: through a pipe, a busy parent (the benchmark's trackers)
+    // that reads late makes the operator's synchronous stdout writes block, which the benchmark then measures.
+    const logFd = openSync(logPath, 'a');
     const entry = o.entry ?? 'src/main.ts';
     const child = spawn(
         NODE,
@@ -118,10 +120,9 @@ export async function startOperatorProcess(cp: ControlPlane, o: OperatorOptions)
             `--metrics-secure=${o.secureMetrics === true}`,
             ...(o.args ?? []),
         ],
-        { cwd: REPO, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+        { cwd: REPO, env: { ...process.env, ...o.env }, stdio: ['ignore', logFd, logFd] },
     );
-    child.stdout.pipe(log);
-    child.stderr.pipe(log);
+    closeSync(logFd); // the child holds its own copy
     const pid = child.pid!;
     await appendFile(join(cp.state.runDir, PIDS_FILE), JSON.stringify({ name, pid, match: entry }) + '\n');
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
@@ -131,21 +132,18 @@ export async function startOperatorProcess(cp: ControlPlane, o: OperatorOptions)
         new Error(`operator ${why}; see ${logPath}; its last lines:\n${await logTail(logPath)}`);
 
     // Both listeners are bound before the operator talks to the API server, so this wait is short.
+    // Read from the log file, whose first lines they are.
     const bound = new Map<string, string>();
-    let partial = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-        const lines = (partial + chunk.toString('utf8')).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) {
-            const s = servingAddresses(line);
-            if (s) for (const e of s.endpoints.split(',')) bound.set(e, s.address);
-        }
-    });
     const bindDeadline = Date.now() + 60_000;
     while (!bound.has('/readyz') || !bound.has('/metrics')) {
         if (exitedEarly) throw await failed('exited during start');
         if (Date.now() > bindDeadline) throw await failed('did not report its listeners within 60s');
         await new Promise((r) => setTimeout(r, 50));
+        const text = await readFile(logPath, 'utf8').catch(() => '');
+        for (const line of text.split('\n')) {
+            const s = servingAddresses(line);
+            if (s) for (const e of s.endpoints.split(',')) bound.set(e, s.address);
+        }
     }
     const healthUrl = `http://${bound.get('/readyz')}`;
     const metricsUrl = `${o.secureMetrics ? 'https' : 'http'}://${bound.get('/metrics')}/metrics`;
