@@ -27,7 +27,7 @@ function capture(): { stream: Writable; lines: string[] } {
     return { stream, lines };
 }
 
-/** winston writes asynchronously through its transport pipeline. */
+/** The capture stream's `write` may run after the log call; one turn of the loop lets it. */
 async function flush(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
 }
