@@ -11,7 +11,8 @@
  * Kept from client-node, so list-watch.ts (the only caller) sees the same contract: credentials, TLS and dispatcher
  * from `KubeConfig.applySecurityAuthentication`; a non-200 answer is an `Error` with `statusCode` (410 = position
  * gone); a stream silent for `inactivityTimeoutMs` ends with a `TimeoutError` DOMException; unparsable lines are
- * skipped. Design choice: the inactivity check is one timer per period that looks at the time of the last chunk,
+ * skipped. Unlike client-node's Watch, an exception thrown by `onEvent` is not swallowed with them: it ends the
+ * watch with that error. Design choice: the inactivity check is one timer per period that looks at the time of the last chunk,
  * not a timer reset on every chunk; the clock is injected.
  */
 import { STATUS_CODES } from 'node:http';
@@ -99,6 +100,7 @@ export class StreamWatch implements WatchClient {
             let rest = '';
             res.body.setEncoding('utf8');
             res.body.on('data', (chunk: string) => {
+                if (ended) return;
                 last = clock.now();
                 const text = rest + chunk;
                 let start = 0;
@@ -106,11 +108,21 @@ export class StreamWatch implements WatchClient {
                     const line = text.slice(start, nl);
                     start = nl + 1;
                     if (line.trim() === '') continue;
+                    let event: { type?: unknown; object?: unknown };
                     try {
-                        const event = JSON.parse(line) as { type?: unknown; object?: unknown };
-                        onEvent(String(event.type), event.object);
+                        event = JSON.parse(line) as { type?: unknown; object?: unknown };
                     } catch {
-                        // an unparsable line is skipped, as client-node's Watch does
+                        continue; // an unparsable line is skipped, as client-node's Watch does
+                    }
+                    try {
+                        onEvent(String(event.type), event.object);
+                    } catch (err) {
+                        // Not the stream's fault: the event could not be taken in (a transform or cache update
+                        // threw). Dropping it would leave the cache silently behind the server, so the watch ends
+                        // with the error and its owner restarts from a fresh list.
+                        res.body.destroy();
+                        finish(err);
+                        return;
                     }
                 }
                 rest = text.slice(start);

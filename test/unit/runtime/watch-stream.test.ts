@@ -78,6 +78,35 @@ describe('StreamWatch', () => {
         }
     });
 
+    it('ends with the error an event handler throws instead of skipping the event like a bad line', async () => {
+        const srv = await server((_req, res) => {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            const ev = (name: string) => JSON.stringify({ type: 'ADDED', object: { metadata: { name } } });
+            res.write(`${ev('a')}\n${ev('boom')}\n${ev('c')}\n`);
+            // left open: only the handler's error can end this watch
+        });
+        try {
+            const events: string[] = [];
+            const { done, result } = ended();
+            await new StreamWatch(srv.kc).watch(
+                '/api/v1/namespaces',
+                {},
+                (_phase, obj) => {
+                    const name = (obj as { metadata: { name: string } }).metadata.name;
+                    if (name === 'boom') throw new Error('transform failed on boom');
+                    events.push(name);
+                },
+                done,
+            );
+            const err = await result;
+            assert.ok(err instanceof Error);
+            assert.equal(err.message, 'transform failed on boom');
+            assert.deepEqual(events, ['a'], 'nothing after the failed event is delivered');
+        } finally {
+            await srv.close();
+        }
+    });
+
     it('ends with an error carrying the HTTP status when the watch is refused', async () => {
         const srv = await server((_req, res) => {
             res.writeHead(410, { 'content-type': 'application/json' });
