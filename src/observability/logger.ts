@@ -87,21 +87,21 @@ class PinoAdapter implements Logger {
     constructor(p: PinoLogger) {
         this.#p = p;
     }
+    #write(level: LogLevel, message: string, meta: LogMeta | undefined): void {
+        if (meta) this.#p[level](meta, message);
+        else this.#p[level](message);
+    }
     error(message: string, meta?: LogMeta): void {
-        if (meta) this.#p.error(meta, message);
-        else this.#p.error(message);
+        this.#write('error', message, meta);
     }
     warn(message: string, meta?: LogMeta): void {
-        if (meta) this.#p.warn(meta, message);
-        else this.#p.warn(message);
+        this.#write('warn', message, meta);
     }
     info(message: string, meta?: LogMeta): void {
-        if (meta) this.#p.info(meta, message);
-        else this.#p.info(message);
+        this.#write('info', message, meta);
     }
     debug(message: string, meta?: LogMeta): void {
-        if (meta) this.#p.debug(meta, message);
-        else this.#p.debug(message);
+        this.#write('debug', message, meta);
     }
     child(meta: LogMeta): Logger {
         return new PinoAdapter(this.#p.child(meta));
