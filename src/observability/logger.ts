@@ -131,6 +131,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
                 messageKey: 'message',
                 timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
                 formatters: { level: (label) => ({ level: label }) },
+                // `err` is already flat (`errorFields`); pino's default error serializer would add `type: "Object"`.
+                serializers: { err: (e: unknown) => e },
             },
             destination,
         ),

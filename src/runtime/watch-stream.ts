@@ -12,8 +12,8 @@
  * from `KubeConfig.applySecurityAuthentication`; a non-200 answer is an `Error` with `statusCode` (410 = position
  * gone); a stream silent for `inactivityTimeoutMs` ends with a `TimeoutError` DOMException; unparsable lines are
  * skipped. Unlike client-node's Watch, an exception thrown by `onEvent` is not swallowed with them: it ends the
- * watch with that error. Design choice: the inactivity check is one timer per period that looks at the time of the last chunk,
- * not a timer reset on every chunk; the clock is injected.
+ * watch with that error. Design choice: the inactivity check is one timer per period that looks at the time of the
+ * last chunk, not a timer reset on every chunk; the clock is injected.
  */
 import { STATUS_CODES } from 'node:http';
 

@@ -75,6 +75,7 @@ describe('logger', () => {
         const err = entry.err as Record<string, unknown>;
         assert.equal(err.message, 'disk full');
         assert.match(String(err.stack), /Error: disk full/);
+        assert.deepEqual(Object.keys(err).sort(), ['message', 'stack'], 'written as errorFields made it');
     });
 
     it('adds reconcile keys through a child logger without touching the component', async () => {
