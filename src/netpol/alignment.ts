@@ -40,6 +40,7 @@ import type { IsolationProfile, Peer } from '../api/types.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY_VALUE, NAMESPACE_NAME_LABEL } from '../api/types.ts';
 import { egressPolicyName, ingressPolicyName } from '../plan/names.ts';
 import type { DirectionVerdict, Evaluator } from './evaluate.ts';
+import { labelsByNamespace, podsIn, policiesIn } from './by-namespace.ts';
 import { createEvaluator } from './evaluate.ts';
 import type { PortSet } from './portset.ts';
 import { EMPTY, intersect, isEmpty, union } from './portset.ts';
@@ -257,40 +258,28 @@ export function namespaceClasses(
 ): (namespace: string) => string {
     const referenced = new Set<string>();
     let ipBlocks = false;
-    const specIds = new Map<string, number>();
-    const policyKeys = new Map<string, string[]>();
-    const policyKeyStrings = new Map<string, string>();
     for (const p of policies) {
-        const ns = p.metadata.namespace ?? '';
         const summary = specSummary(p.spec);
-        let id = specIds.get(summary.json);
-        if (id === undefined) specIds.set(summary.json, (id = specIds.size));
-        const list = policyKeys.get(ns) ?? [];
-        // One string per (spec, name) pair, not per policy: the same few repeat in every namespace.
-        const pk = `${id}:${p.metadata.name}`;
-        let shared = policyKeyStrings.get(pk);
-        if (shared === undefined) policyKeyStrings.set(pk, (shared = pk));
-        list.push(shared);
-        policyKeys.set(ns, list);
         if (summary.ipBlock) ipBlocks = true;
         for (const n of summary.named) referenced.add(n);
     }
-    const podKeys = new Map<string, string[]>();
-    for (const w of pods ?? []) {
-        const list = podKeys.get(w.namespace) ?? [];
-        list.push(
-            JSON.stringify([
-                sortedEntries(w.labels),
-                w.serviceAccount ?? '',
-                w.ports ?? null,
-                w.hostNetwork ?? false,
-                ipBlocks ? (w.ip ?? '') : '',
-            ]),
-        );
-        podKeys.set(w.namespace, list);
-    }
-    const labels = new Map<string, Readonly<Record<string, string>> | undefined>();
-    for (const n of namespaces) labels.set(n.name, n.labels);
+    // Spec ids are assigned as keys are built: they only need to be equal for equal specs within this computation.
+    const specIds = new Map<string, number>();
+    const policyKey = (p: NetworkPolicyInput): string => {
+        const json = specSummary(p.spec).json;
+        let id = specIds.get(json);
+        if (id === undefined) specIds.set(json, (id = specIds.size));
+        return `${id}:${p.metadata.name}`;
+    };
+    const podKey = (w: Workload): string =>
+        JSON.stringify([
+            sortedEntries(w.labels),
+            w.serviceAccount ?? '',
+            w.ports ?? null,
+            w.hostNetwork ?? false,
+            ipBlocks ? (w.ip ?? '') : '',
+        ]);
+    const labels = labelsByNamespace(namespaces);
     const classIds = new Map<string, string>();
     const cache = new Map<string, string>();
     return (ns: string) => {
@@ -299,10 +288,13 @@ export function namespaceClasses(
         if (referenced.has(ns)) id = `name:${ns}`;
         else {
             // NUL-separated: label keys and values, policy names and JSON pod keys never contain one (the API
-            // server validates labels and names; JSON escapes control characters). The lists are this closure's
-            // own and each namespace is keyed once, so they are sorted in place. At 10,000 namespaces this key
-            // was a JSON document of copied, sorted arrays per namespace, most of a computation's allocations.
-            const key = `${labelKey(labels.get(ns))}\x01${sortStrings(policyKeys.get(ns) ?? []).join('\0')}\x01${sortStrings(podKeys.get(ns) ?? []).join('\0')}`;
+            // server validates labels and names; JSON escapes control characters). The per-namespace lists come
+            // from the indexes shared with the evaluator (by-namespace.ts); only this namespace's keys are built,
+            // once. At 10,000 namespaces this key was a JSON document of copied, sorted arrays per namespace, most
+            // of a computation's allocations.
+            const policyKeys = sortStrings(policiesIn(policies, ns).map(policyKey)).join('\0');
+            const podKeys = pods ? sortStrings(podsIn(pods, ns).map(podKey)).join('\0') : '';
+            const key = `${labelKey(labels.get(ns))}\x01${policyKeys}\x01${podKeys}`;
             id = classIds.get(key);
             if (id === undefined) classIds.set(key, (id = `c${classIds.size}`));
         }

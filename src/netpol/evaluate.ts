@@ -19,6 +19,7 @@
 import type { LabelSelector } from '../api/types.ts';
 import { NAMESPACE_NAME_LABEL } from '../api/types.ts';
 import { matchesSelector } from '../plan/selection.ts';
+import { labelsByNamespace, policiesIn } from './by-namespace.ts';
 import { ipBlockContains } from './ipblock.ts';
 import type { PortSet } from './portset.ts';
 import { ALL, allOf, EMPTY, intersect, isEmpty, isProtocol, namedPort, portRange, union } from './portset.ts';
@@ -129,17 +130,10 @@ export interface Evaluator {
 export function createEvaluator(cluster: ClusterNetwork, options: EvaluatorOptions = {}): Evaluator {
     const opts: Required<EvaluatorOptions> = { ipBlockMatchesPods: options.ipBlockMatchesPods ?? true };
     // A namespace's labels with its name label, built when first asked for: the alignment check evaluates one
-    // representative per class of namespaces, so most of 10,000 namespaces never need theirs.
-    const given = new Map<string, Record<string, string> | undefined>();
-    for (const ns of cluster.namespaces) given.set(ns.name, ns.labels);
+    // representative per class of namespaces, so most of 10,000 namespaces never need theirs. The per-namespace
+    // indexes are shared with the rest of the computation (by-namespace.ts).
+    const given = labelsByNamespace(cluster.namespaces);
     const nsLabels = new Map<string, Record<string, string>>();
-    const byNamespace = new Map<string, NetworkPolicyInput[]>();
-    for (const p of cluster.policies) {
-        const ns = p.metadata.namespace ?? '';
-        const list = byNamespace.get(ns) ?? [];
-        list.push(p);
-        byNamespace.set(ns, list);
-    }
 
     const namespaceLabels = (namespace: string): Record<string, string> => {
         let labels = nsLabels.get(namespace);
@@ -159,7 +153,7 @@ export function createEvaluator(cluster: ClusterNetwork, options: EvaluatorOptio
     }
 
     function isolating(w: Workload, direction: Direction): NetworkPolicyInput[] {
-        return (byNamespace.get(w.namespace) ?? []).filter(
+        return policiesIn(cluster.policies, w.namespace).filter(
             (p) => selects(p, w) && effectivePolicyTypes(p).includes(direction),
         );
     }

@@ -12,6 +12,7 @@
 import type { LabelSelector } from '../api/types.ts';
 import { LABEL_SERVICE_ACCOUNT } from '../api/types.ts';
 import { matchesSelector } from '../plan/selection.ts';
+import { podsIn, policiesIn } from './by-namespace.ts';
 import type { NetworkPolicyInput, Workload } from './types.ts';
 import { compareStrings } from '../plan/order.ts';
 
@@ -32,32 +33,6 @@ function labelKey(labels: Record<string, string>): string {
         .join(',');
 }
 
-/**
- * `items` grouped by namespace, built once per input array (inputs are read-only): the alignment check asks about
- * every namespace, and filtering the whole cluster's policies or pods on each question made it quadratic (at
- * 1,000 namespaces it was the operator's largest CPU cost).
- */
-const byNamespaceIndex = new WeakMap<readonly object[], Map<string, readonly object[]>>();
-
-function inNamespace<T extends object>(
-    items: readonly T[],
-    namespace: string,
-    namespaceOf: (item: T) => string,
-): readonly T[] {
-    let index = byNamespaceIndex.get(items) as Map<string, T[]> | undefined;
-    if (!index) {
-        index = new Map<string, T[]>();
-        for (const item of items) {
-            const ns = namespaceOf(item);
-            const list = index.get(ns);
-            if (list) list.push(item);
-            else index.set(ns, [item]);
-        }
-        byNamespaceIndex.set(items, index);
-    }
-    return index.get(namespace) ?? [];
-}
-
 const NO_PODS: readonly Workload[] = [];
 
 /** The real pods of `namespace`, or stand-ins built from the pod selectors of its policies. */
@@ -66,11 +41,11 @@ export function namespaceWorkloads(
     policies: readonly NetworkPolicyInput[],
     pods: readonly Workload[] | undefined,
 ): Workload[] {
-    const real = inNamespace(pods ?? NO_PODS, namespace, (p) => p.namespace).filter((p) => !p.hostNetwork);
+    const real = podsIn(pods ?? NO_PODS, namespace).filter((p) => !p.hostNetwork);
     if (real.length > 0) return real;
     const seen = new Map<string, Workload>();
     seen.set('', { namespace, name: '*', labels: {} });
-    for (const p of inNamespace(policies, namespace, (x) => x.metadata.namespace ?? '')) {
+    for (const p of policiesIn(policies, namespace)) {
         const labels = labelsFor(p.spec?.podSelector);
         const key = labelKey(labels);
         if (!seen.has(key)) seen.set(key, { namespace, name: `*{${key}}`, labels });
@@ -103,7 +78,7 @@ export function serviceAccountWorkloads(
     pods: readonly Workload[] | undefined,
     policies: readonly NetworkPolicyInput[] = [],
 ): Workload[] {
-    const real = inNamespace(pods ?? NO_PODS, namespace, (p) => p.namespace).filter(
+    const real = podsIn(pods ?? NO_PODS, namespace).filter(
         (p) => !p.hostNetwork && (p.serviceAccount ?? 'default') === name,
     );
     if (real.length > 0) return real;
