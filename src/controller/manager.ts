@@ -298,7 +298,7 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
 
     // The informers need their handlers, and the watches and the alignment report need the view on the
     // informers' caches: the handlers read both through `late`, filled right below, before any informer starts.
-    const late: { watches?: Watches; alignment?: AlignmentReport } = {};
+    const late: { watches?: Watches; alignment?: AlignmentReport; recent?: RecentWrites } = {};
     const informers = createInformers(
         kc,
         handlersFor(() => late.watches!, {
@@ -329,6 +329,8 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
             };
         },
         settings.listPageSize,
+        // The watch echo of an own write is taken from the write's answer instead of parsed again.
+        (kind, rv) => late.recent?.returned(kind, rv),
     );
     const cachedOf: CachedLookup = (kind, ns, name) =>
         kind === 'Namespace'
@@ -349,6 +351,7 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
             if (queues.active) queues.add('namespace', kind === 'Namespace' ? name : ns);
         },
     );
+    late.recent = recent;
     const view = viewOf(informers, recent);
     late.watches = operatorWatches({
         view,
@@ -493,9 +496,11 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
             await events.flush();
             await endpoints.close();
             if (kc instanceof PooledKubeConfig) await kc.closePool();
-            // Own writes whose watch event came before their response (the overlay did not need to hold them).
+            // Own writes whose watch event came before their response (the overlay did not need to hold them),
+            // and watch events taken from a write's answer instead of parsed (the others).
             log.info('stopped', {
                 writesSeenByWatchFirst: recent.alreadyCached,
+                echoesFromAnswers: recent.answersReused,
                 overlayEntries: recent.size,
             });
             resolveDone(code);
