@@ -44,7 +44,6 @@ import { listWatchFactory, SupervisedInformer } from '../runtime/informer.ts';
 import { listAllPages } from '../runtime/pager.ts';
 import type { PageRequest } from '../runtime/pager.ts';
 import type { InformerHandlers, InformerHooks, SelectorOptions } from '../runtime/informer.ts';
-import type { KnownVersion } from '../runtime/list-watch.ts';
 import type { ClusterView, ClusterWriter, ForeignObject, GeneratedLive } from './ports.ts';
 import { RecentWrites } from './recent-writes.ts';
 import {
@@ -95,7 +94,6 @@ export function createInformers(
     handlers: Handlers,
     hooks: (resource: string) => InformerHooks,
     pageSize?: number,
-    known?: (kind: 'NetworkPolicy' | 'RoleBinding', resourceVersion: string) => KubernetesObject | undefined,
 ): Informers {
     // Every list is a GET of wire JSON on the lean path, the shape the watch delivers: client-node's typed list
     // calls deserialised each page into models (a second copy of every object, Dates, `_from` for `from`), which
@@ -116,7 +114,6 @@ export function createInformers(
         h: InformerHandlers<T>,
         selector?: string,
         transform?: (obj: T) => T,
-        knownOfKind?: KnownVersion,
     ) =>
         new SupervisedInformer<T>({
             name,
@@ -131,7 +128,6 @@ export function createInformers(
             hooks: hooks(name),
             labelSelector: selector,
             ...(transform ? { transform } : {}),
-            ...(knownOfKind ? { known: knownOfKind } : {}),
         });
     const listNetworkPolicies = wireList<V1NetworkPolicy>('/apis/networking.k8s.io/v1/networkpolicies');
     const listRoleBindings = wireList<V1RoleBinding>('/apis/rbac.authorization.k8s.io/v1/rolebindings');
@@ -167,8 +163,6 @@ export function createInformers(
             handlers.networkPolicy,
             MANAGED_SELECTOR,
             trimNetworkPolicy,
-            // The echo of an own write is the write's answer, already trimmed (`writerOf` keeps it in the overlay).
-            known ? (rv) => known('NetworkPolicy', rv) : undefined,
         ),
         roleBindings: make(
             'rolebindings',
@@ -177,7 +171,6 @@ export function createInformers(
             handlers.roleBinding,
             MANAGED_SELECTOR,
             trimRoleBinding,
-            known ? (rv) => known('RoleBinding', rv) : undefined,
         ),
         clusterRoles: make(
             'clusterroles',

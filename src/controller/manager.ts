@@ -298,7 +298,7 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
 
     // The informers need their handlers, and the watches and the alignment report need the view on the
     // informers' caches: the handlers read both through `late`, filled right below, before any informer starts.
-    const late: { watches?: Watches; alignment?: AlignmentReport; recent?: RecentWrites } = {};
+    const late: { watches?: Watches; alignment?: AlignmentReport } = {};
     const informers = createInformers(
         kc,
         handlersFor(() => late.watches!, {
@@ -329,8 +329,6 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
             };
         },
         settings.listPageSize,
-        // The watch echo of an own write is taken from the write's answer instead of parsed again.
-        (kind, rv) => late.recent?.returned(kind, rv),
     );
     const cachedOf: CachedLookup = (kind, ns, name) =>
         kind === 'Namespace'
@@ -351,7 +349,6 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
             if (queues.active) queues.add('namespace', kind === 'Namespace' ? name : ns);
         },
     );
-    late.recent = recent;
     const view = viewOf(informers, recent);
     late.watches = operatorWatches({
         view,
@@ -496,11 +493,9 @@ export async function startOperator(settings: OperatorSettings, opts: StartOptio
             await events.flush();
             await endpoints.close();
             if (kc instanceof PooledKubeConfig) await kc.closePool();
-            // Own writes whose watch event came before their response (the overlay did not need to hold them),
-            // and watch events taken from a write's answer instead of parsed (the others).
+            // Own writes whose watch event came before their response (the overlay did not need to hold them).
             log.info('stopped', {
                 writesSeenByWatchFirst: recent.alreadyCached,
-                echoesFromAnswers: recent.answersReused,
                 overlayEntries: recent.size,
             });
             resolveDone(code);

@@ -58,9 +58,6 @@ export class RecentWrites {
     #missed: MissedEvent | undefined;
     #now: () => number;
     #cached: CachedLookup | undefined;
-    /** `kind\0resourceVersion` → the entry `written` recorded: what the write's echo will carry (`returned`). */
-    #byVersion = new Map<string, Entry>();
-    #answersReused = 0;
     #lastSweep = 0;
     /** Writes not recorded because the watch had already brought them into the cache (`written`). */
     #alreadyCached = 0;
@@ -127,7 +124,6 @@ export class RecentWrites {
         const now = this.#now();
         if (now - this.#lastSweep < TTL_MS) return;
         this.#lastSweep = now;
-        for (const [key, e] of this.#byVersion) if (now - e.at > TTL_MS) this.#byVersion.delete(key);
         for (const byNs of this.#m.values()) {
             for (const [ns, b] of byNs) {
                 for (const [name, e] of b) if (now - e.at > TTL_MS) b.delete(name);
@@ -181,26 +177,7 @@ export class RecentWrites {
             this.#alreadyCached++;
             return;
         }
-        const entry = { obj, rv, at: this.#now() };
-        this.#bucket(kind, ns, true)!.set(name, entry);
-        this.#byVersion.set(`${kind}\0${rv}`, entry);
-    }
-
-    /**
-     * The object one of our writes of `kind` returned at exactly `resourceVersion`, as kept (trimmed like the cache),
-     * while its echo is still expected; else undefined. An object at one version never changes, so the watch may
-     * take its event's object from here instead of parsing it (watch-stream.ts `knownEvent`). Versions are unique
-     * within a kind (one etcd revision per write), and the watch also checks the uid.
-     */
-    returned(kind: string, resourceVersion: string): KubernetesObject | undefined {
-        const obj = this.#byVersion.get(`${kind}\0${resourceVersion}`)?.obj;
-        if (obj) this.#answersReused++;
-        return obj;
-    }
-
-    /** How many times `returned` handed out a write's answer (watch events not parsed again). */
-    get answersReused(): number {
-        return this.#answersReused;
+        this.#bucket(kind, ns, true)!.set(name, { obj, rv, at: this.#now() });
     }
 
     /** How many writes `written` did not record because the cache already held them. */
@@ -256,7 +233,6 @@ export class RecentWrites {
         const e = name ? b?.get(name) : undefined;
         if (e?.obj === undefined || rv === undefined || rv < e.rv) return false;
         b!.delete(name!);
-        this.#byVersion.delete(`${kind}\0${e.rv}`);
         if (b!.size === 0) this.#m.get(kind)?.delete(ns);
         return rv === e.rv;
     }

@@ -32,7 +32,7 @@ import type {
 } from '@kubernetes/client-node';
 import { type Clock, type TimerHandle, realClock } from './clock.ts';
 import { httpStatus } from './errors.ts';
-import { type KnownVersion, ResumableListWatch, type ResumePoint } from './list-watch.ts';
+import { ResumableListWatch, type ResumePoint } from './list-watch.ts';
 import { StreamWatch } from './watch-stream.ts';
 
 /** A list-watch cache; `latestResourceVersion` is where its watch would resume ('' when it has no position). */
@@ -52,8 +52,6 @@ export interface InformerFactoryArgs<T extends KubernetesObject> extends Selecto
     resume?: ResumePoint<T>;
     /** To be called each time a watch request was accepted. */
     onWatching?: () => void;
-    /** Objects the caller holds already transformed, by resourceVersion (list-watch.ts `KnownVersion`). */
-    known?: KnownVersion;
 }
 
 /** Objects kept in a cache can be trimmed to what the controller reads (e.g. without managedFields). */
@@ -73,7 +71,7 @@ export function listWatchFactory<T extends KubernetesObject>(
     path: string,
     opts: ListWatchFactoryOptions = {},
 ): InformerFactory<T> {
-    return ({ listFn, labelSelector, fieldSelector, transform, resume, onWatching, known }) =>
+    return ({ listFn, labelSelector, fieldSelector, transform, resume, onWatching }) =>
         new ResumableListWatch<T>({
             path,
             watch: new StreamWatch(kc),
@@ -83,7 +81,6 @@ export function listWatchFactory<T extends KubernetesObject>(
             ...(transform ? { transform } : {}),
             ...(resume ? { resume } : {}),
             ...(onWatching ? { onWatching } : {}),
-            ...(known ? { known } : {}),
             ...(opts.watchTimeoutSeconds ? { watchTimeoutSeconds: opts.watchTimeoutSeconds } : {}),
         });
 }
@@ -132,11 +129,6 @@ export interface SupervisedInformerOptions<T extends KubernetesObject> extends S
      * managedFields. Caches dominate an operator's memory; keep only what reconciles read. Must not mutate its input.
      */
     transform?: Transform<T>;
-    /**
-     * Objects the caller holds in transformed form, by resourceVersion (its own writes' answers): watch events of
-     * exactly those versions are taken from here, not parsed and transformed again (list-watch.ts `KnownVersion`).
-     */
-    known?: KnownVersion;
     hooks?: InformerHooks;
     backoff?: BackoffOptions;
     clock?: Clock;
@@ -308,7 +300,6 @@ export class SupervisedInformer<T extends KubernetesObject> {
             listFn,
             ...selectors,
             ...(transform ? { transform } : {}),
-            ...(this.#opts.known ? { known: this.#opts.known } : {}),
             ...(resume ? { resume, onWatching: () => this.#onResumed(gen) } : {}),
         });
         const gen: Generation<T> = {

@@ -29,21 +29,13 @@ import { type Clock, type TimerHandle, realClock } from './clock.ts';
 
 type Query = Record<string, string | number | boolean | undefined>;
 
-/**
- * An object the caller already holds in cached (transformed) form, by resourceVersion, e.g. what its own write
- * returned; undefined when it holds none. A watch event of exactly that version is then delivered as that object
- * (`prepared`: not parsed and not transformed again; see watch-stream.ts `knownEvent`).
- */
-export type KnownVersion = (resourceVersion: string) => KubernetesObject | undefined;
-
 /** What a watch request needs (`StreamWatch` in watch-stream.ts; tests use a fake). */
 export interface WatchClient {
     watch(
         path: string,
         query: Query,
-        onEvent: (phase: string, obj: unknown, prepared?: boolean) => void,
+        onEvent: (phase: string, obj: unknown) => void,
         done: (err: unknown) => void,
-        known?: KnownVersion,
     ): Promise<AbortController>;
 }
 
@@ -61,8 +53,6 @@ export interface ResumableListWatchOptions<T extends KubernetesObject> {
     fieldSelector?: string;
     /** Applied to each watched object before it is cached (listed objects are transformed by `listFn`). */
     transform?: (obj: T) => T;
-    /** Objects held already transformed, by version (see `KnownVersion`); their events skip parse and `transform`. */
-    known?: KnownVersion;
     /** Server-side timeout of each watch request, asked anew for each request. Default 300..600 s, random. */
     watchTimeoutSeconds?: () => number;
     /** Start from this cache and position instead of listing. */
@@ -271,7 +261,7 @@ export class ResumableListWatch<T extends KubernetesObject> {
         let events = 0;
         let expired = false;
         let ended = false;
-        const onEvent = (phase: string, raw: unknown, prepared = false): void => {
+        const onEvent = (phase: string, raw: unknown): void => {
             if (this.#stopped || ended) return;
             if (phase === 'ERROR') {
                 if (isExpired(raw)) expired = true;
@@ -281,7 +271,7 @@ export class ResumableListWatch<T extends KubernetesObject> {
             const rv = obj?.metadata?.resourceVersion;
             events++;
             if (phase === 'ADDED' || phase === 'MODIFIED') {
-                const t = this.#o.transform && !prepared ? this.#o.transform(obj) : obj;
+                const t = this.#o.transform ? this.#o.transform(obj) : obj;
                 const before = this.#put(t);
                 if (!before) this.#fire('add', t);
                 else if (before.metadata?.resourceVersion !== t.metadata?.resourceVersion)
@@ -330,7 +320,7 @@ export class ResumableListWatch<T extends KubernetesObject> {
         for (const cb of this.#cbs.connect.slice()) cb(undefined);
         let request: AbortController;
         try {
-            request = await this.#o.watch.watch(this.#o.path, query, onEvent, done, this.#o.known);
+            request = await this.#o.watch.watch(this.#o.path, query, onEvent, done);
         } catch (err) {
             done(err);
             return;

@@ -14,54 +14,18 @@
  * skipped. Unlike client-node's Watch, an exception thrown by `onEvent` is not swallowed with them: it ends the
  * watch with that error. Design choice: the inactivity check is one timer per period that looks at the time of the
  * last chunk, not a timer reset on every chunk; the clock is injected.
- *
- * Known versions (`knownEvent`): most events an operator's watch delivers are its own writes coming back, and the
- * caller already holds each of those objects, in cached form, from the write's answer. An object at one
- * resourceVersion never changes, so an ADDED/MODIFIED line carrying exactly a version the caller holds is handed
- * over as that object (`prepared`), without `JSON.parse` of the whole line (managedFields included) and the trim
- * after it. The check reads the line's prefix and its single resourceVersion field and requires the held object's
- * uid in the line; anything unusual is parsed as before.
  */
 import { STATUS_CODES } from 'node:http';
 
 import { HttpMethod, RequestContext } from '@kubernetes/client-node';
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { getGlobalDispatcher } from 'undici';
 
 import { type Clock, realClock, type TimerHandle } from './clock.ts';
-import type { KnownVersion, WatchClient } from './list-watch.ts';
+import type { WatchClient } from './list-watch.ts';
 
 /** The API server sends bookmarks every minute; a watch silent for longer than this is presumed dead. */
 export const WATCH_INACTIVITY_TIMEOUT_MS = 90_000;
-
-const ADDED = '{"type":"ADDED","object":';
-const MODIFIED = '{"type":"MODIFIED","object":';
-const RESOURCE_VERSION = '"resourceVersion":"';
-
-/**
- * The event of one watch line when its object is exactly one `known` holds: an ADDED or MODIFIED event (the API
- * server writes `type` first), one resourceVersion field in the whole line whose value `known` answers with an
- * object of that version, and that object's uid in the line. Anything else is undefined: the line is parsed.
- * (Inside a JSON string a quote is escaped, so the field's text cannot appear within a label or annotation value.)
- */
-export function knownEvent(
-    line: string,
-    known: KnownVersion,
-): { type: 'ADDED' | 'MODIFIED'; object: KubernetesObject } | undefined {
-    const type = line.startsWith(ADDED) ? 'ADDED' : line.startsWith(MODIFIED) ? 'MODIFIED' : undefined;
-    if (!type) return undefined;
-    const at = line.indexOf(RESOURCE_VERSION);
-    if (at < 0) return undefined;
-    const from = at + RESOURCE_VERSION.length;
-    const to = line.indexOf('"', from);
-    if (to < 0 || line.includes(RESOURCE_VERSION, to)) return undefined;
-    const rv = line.slice(from, to);
-    const object = known(rv);
-    const uid = object?.metadata?.uid;
-    if (!object || !uid || object.metadata?.resourceVersion !== rv || !line.includes(`"uid":"${uid}"`))
-        return undefined;
-    return { type, object };
-}
 
 function timeoutError(): DOMException {
     return new DOMException('The operation was aborted due to timeout', 'TimeoutError');
@@ -81,9 +45,8 @@ export class StreamWatch implements WatchClient {
     async watch(
         path: string,
         query: Record<string, string | number | boolean | undefined>,
-        onEvent: (phase: string, obj: unknown, prepared?: boolean) => void,
+        onEvent: (phase: string, obj: unknown) => void,
         done: (err: unknown) => void,
-        known?: KnownVersion,
     ): Promise<AbortController> {
         const cluster = this.#kc.getCurrentCluster();
         if (!cluster) throw new Error('No currently active cluster');
@@ -145,19 +108,14 @@ export class StreamWatch implements WatchClient {
                     const line = text.slice(start, nl);
                     start = nl + 1;
                     if (line.trim() === '') continue;
-                    let event: { type?: unknown; object?: unknown } | undefined = known
-                        ? knownEvent(line, known)
-                        : undefined;
-                    const prepared = event !== undefined;
-                    if (!event) {
-                        try {
-                            event = JSON.parse(line) as { type?: unknown; object?: unknown };
-                        } catch {
-                            continue; // an unparsable line is skipped, as client-node's Watch does
-                        }
+                    let event: { type?: unknown; object?: unknown };
+                    try {
+                        event = JSON.parse(line) as { type?: unknown; object?: unknown };
+                    } catch {
+                        continue; // an unparsable line is skipped, as client-node's Watch does
                     }
                     try {
-                        onEvent(String(event.type), event.object, prepared);
+                        onEvent(String(event.type), event.object);
                     } catch (err) {
                         // Not the stream's fault: the event could not be taken in (a transform or cache update
                         // threw). Dropping it would leave the cache silently behind the server, so the watch ends

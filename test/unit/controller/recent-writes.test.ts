@@ -194,32 +194,6 @@ describe('RecentWrites echo detection', () => {
         assert.equal(r.confirmEcho('NetworkPolicy', np('b', '5')), false, 'a tombstone has no echo');
     });
 
-    it('hands out what a write returned, by kind and exact version, until its echo came or its minute passed', () => {
-        let now = 0;
-        const cache = new Map<string, KubernetesObject>([['NetworkPolicy/ns/c', np('c', '40')]]);
-        const r = new RecentWrites(
-            () => now,
-            (kind, ns, name) => cache.get(`${kind}/${ns}/${name}`),
-        );
-        const a = np('a', '10');
-        const b = np('b', '12');
-        r.written('NetworkPolicy', a);
-        r.written('NetworkPolicy', b);
-        assert.equal(r.returned('NetworkPolicy', '10'), a, 'the kept object itself');
-        assert.equal(r.returned('NetworkPolicy', '11'), undefined);
-        assert.equal(r.returned('RoleBinding', '10'), undefined, 'another kind');
-        r.written('NetworkPolicy', np('c', '40'));
-        assert.equal(r.returned('NetworkPolicy', '40'), undefined, 'not kept: the cache had it first');
-        assert.equal(r.confirmEcho('NetworkPolicy', a), true);
-        assert.equal(r.returned('NetworkPolicy', '10'), undefined, 'gone once its echo came');
-        assert.equal(r.returned('NetworkPolicy', '12'), b);
-        now = TTL_MS + 1;
-        r.written('NetworkPolicy', np('d', '50')); // any write sweeps
-        assert.equal(r.returned('NetworkPolicy', '12'), undefined, 'gone after its minute');
-        assert.equal(r.returned('NetworkPolicy', '50')?.metadata?.name, 'd');
-        assert.equal(r.answersReused, 3, 'hits counted, misses not');
-    });
-
     it('forgets a write once the watch confirmed it, and keeps it until then', () => {
         let now = 0;
         const r = new RecentWrites(() => now);

@@ -3,7 +3,6 @@ import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-
 import { FakeClock, flush } from '../../support/fake-clock.ts';
 import {
     isExpired,
-    type KnownVersion,
     ResumableListWatch,
     type ResumableListWatchOptions,
     type WatchClient,
@@ -19,10 +18,9 @@ function obj(name: string, rv: string, namespace?: string): Obj {
 interface WatchCall {
     path: string;
     query: Query;
-    onEvent: (phase: string, obj: unknown, prepared?: boolean) => void;
+    onEvent: (phase: string, obj: unknown) => void;
     done: (err: unknown) => void;
     controller: AbortController;
-    known: KnownVersion | undefined;
 }
 
 /** Records every watch request; the test plays the API server through `onEvent` and `done`. */
@@ -33,12 +31,11 @@ class FakeWatch implements WatchClient {
     watch(
         path: string,
         query: Query,
-        onEvent: (phase: string, obj: unknown, prepared?: boolean) => void,
+        onEvent: (phase: string, obj: unknown) => void,
         done: (err: unknown) => void,
-        known?: KnownVersion,
     ): Promise<AbortController> {
         const controller = new AbortController();
-        this.calls.push({ path, query, onEvent, done, controller, known });
+        this.calls.push({ path, query, onEvent, done, controller });
         if (this.failNext !== undefined) {
             const err = this.failNext;
             this.failNext = undefined;
@@ -288,28 +285,6 @@ describe('runtime/list-watch', () => {
         await t.lw.start();
         t.watch.last().onEvent('ADDED', obj('a', '2'));
         assert.equal(t.lw.get('a')?.metadata?.annotations?.trimmed, 'yes');
-    });
-
-    it('caches a prepared event (a known version) as it is, without the transform, and hands `known` to the watch', async () => {
-        let transformed = 0;
-        const known: KnownVersion = () => undefined;
-        const t = setup({
-            known,
-            transform: (o) => {
-                transformed++;
-                return { ...o, metadata: { ...o.metadata, annotations: { trimmed: 'yes' } } };
-            },
-        });
-        await t.lw.start();
-        assert.equal(t.watch.last().known, known);
-        const held = obj('a', '2');
-        t.watch.last().onEvent('ADDED', held, true);
-        assert.equal(t.lw.get('a'), held, 'the held object itself is cached');
-        assert.equal(transformed, 0);
-        t.watch.last().onEvent('MODIFIED', obj('a', '3'));
-        assert.equal(t.lw.get('a')?.metadata?.annotations?.trimmed, 'yes', 'a parsed event is transformed');
-        assert.equal(transformed, 1);
-        assert.deepEqual(t.events, ['add a', 'update a']);
     });
 
     it('recognises expiry by code, reason or message', () => {

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { selfSignedServingCert } from '../../../src/observability/serving-cert.ts';
 import { httpStatus } from '../../../src/runtime/errors.ts';
 import { PooledKubeConfig } from '../../../src/runtime/kubeconfig.ts';
-import { knownEvent, StreamWatch } from '../../../src/runtime/watch-stream.ts';
+import { StreamWatch } from '../../../src/runtime/watch-stream.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 
 /** A TLS server offering HTTP/2 like the API server; `handle` writes each watch response. */
@@ -36,58 +36,6 @@ function ended(): { done: (err: unknown) => void; result: Promise<unknown> } {
     const result = new Promise<unknown>((resolve) => (done = resolve));
     return { done, result };
 }
-
-describe('knownEvent', () => {
-    const held = { metadata: { name: 'p', namespace: 'ns', uid: 'u-1', resourceVersion: '42' } };
-    const line = (type: string, rv = '42', uid = 'u-1', extra = {}) =>
-        JSON.stringify({
-            type,
-            object: {
-                kind: 'NetworkPolicy',
-                metadata: { name: 'p', namespace: 'ns', uid, resourceVersion: rv, ...extra },
-                spec: { podSelector: {} },
-            },
-        });
-    const asked: string[] = [];
-    const known = (rv: string) => {
-        asked.push(rv);
-        return rv === '42' ? held : undefined;
-    };
-
-    it('hands over the held object for an ADDED or MODIFIED line of exactly its version and uid', () => {
-        assert.deepEqual(knownEvent(line('ADDED'), known), { type: 'ADDED', object: held });
-        assert.equal(knownEvent(line('MODIFIED'), known)?.object, held, 'the same object, not a copy');
-        assert.deepEqual(asked.splice(0), ['42', '42']);
-    });
-
-    it('parses everything else: other types, other versions, another uid, a second version field, other layouts', () => {
-        assert.equal(knownEvent(line('DELETED'), known), undefined);
-        assert.equal(knownEvent(line('BOOKMARK'), known), undefined);
-        assert.deepEqual(asked.splice(0), [], 'not even asked for other event types');
-        assert.equal(knownEvent(line('MODIFIED', '43'), known), undefined, 'a version not held');
-        assert.equal(
-            knownEvent(line('MODIFIED', '42', 'u-2'), known),
-            undefined,
-            'another object at that version',
-        );
-        const twice = line('MODIFIED', '42', 'u-1', { annotations: { x: 'y' } }).replace(
-            '"annotations"',
-            '"resourceVersion":"42","annotations"',
-        );
-        assert.equal(knownEvent(twice, known), undefined, 'two resourceVersion fields');
-        const reordered = JSON.stringify({
-            object: (JSON.parse(line('ADDED')) as { object: unknown }).object,
-            type: 'ADDED',
-        });
-        assert.equal(knownEvent(reordered, known), undefined, 'type not first');
-        const wrongRv = (rv: string) =>
-            rv === '42' ? { ...held, metadata: { ...held.metadata, resourceVersion: '41' } } : undefined;
-        assert.equal(knownEvent(line('ADDED'), wrongRv), undefined, 'a held object of another version');
-        // A value cannot fake the field: inside a JSON string the quotes are escaped.
-        const inValue = line('ADDED', '7', 'u-1', { labels: { a: '"resourceVersion":"42"' } });
-        assert.equal(knownEvent(inValue, known), undefined);
-    });
-});
 
 describe('StreamWatch', () => {
     it('asks for watch=true with the query and credentials, and splits events across chunk boundaries', async () => {
@@ -125,38 +73,6 @@ describe('StreamWatch', () => {
             assert.equal(u.searchParams.get('allowWatchBookmarks'), 'true');
             assert.equal(u.searchParams.has('labelSelector'), false, 'undefined values are left out');
             assert.equal(auth, 'Bearer tok');
-        } finally {
-            await srv.close();
-        }
-    });
-
-    it('delivers the held object for a known version (prepared) and parses the other lines', async () => {
-        const held = { metadata: { name: 'a', uid: 'u-a', resourceVersion: '8' } };
-        const srv = await server((_req, res) => {
-            res.writeHead(200, { 'content-type': 'application/json' });
-            const ev = (name: string, rv: string) =>
-                JSON.stringify({
-                    type: 'ADDED',
-                    object: { metadata: { name, uid: `u-${name}`, resourceVersion: rv } },
-                });
-            res.end(`${ev('a', '8')}\n${ev('b', '9')}\n`);
-        });
-        try {
-            const got: { obj: unknown; prepared: boolean | undefined }[] = [];
-            const { done, result } = ended();
-            await new StreamWatch(srv.kc).watch(
-                '/apis/networking.k8s.io/v1/networkpolicies',
-                {},
-                (_phase, obj, prepared) => got.push({ obj, prepared }),
-                done,
-                (rv) => (rv === '8' ? held : undefined),
-            );
-            assert.equal(await result, null);
-            assert.equal(got.length, 2);
-            assert.equal(got[0]!.obj, held, 'the held object itself');
-            assert.equal(got[0]!.prepared, true);
-            assert.equal(got[1]!.prepared, false);
-            assert.deepEqual(got[1]!.obj, { metadata: { name: 'b', uid: 'u-b', resourceVersion: '9' } });
         } finally {
             await srv.close();
         }
